@@ -1,0 +1,11 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace systemk::cli {
+
+// Each returns the process exit code.
+int render_command(const std::vector<std::string> &args);
+int plugins_command(const std::vector<std::string> &args);
+
+}  // namespace systemk::cli

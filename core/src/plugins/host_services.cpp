@@ -1,0 +1,52 @@
+#include "plugins/host_services.h"
+
+#include <spdlog/spdlog.h>
+
+namespace systemk::plugins {
+namespace {
+
+void host_log(void *ctx, systemk_log_level level, const char *message) {
+    const auto *host = static_cast<const PluginHost *>(ctx);
+    const char *text = message ? message : "";
+    switch (level) {
+        case SYSTEMK_LOG_DEBUG: spdlog::debug("plugin={} {}", host->plugin_name(), text); break;
+        case SYSTEMK_LOG_INFO: spdlog::info("plugin={} {}", host->plugin_name(), text); break;
+        case SYSTEMK_LOG_WARN: spdlog::warn("plugin={} {}", host->plugin_name(), text); break;
+        default: spdlog::error("plugin={} {}", host->plugin_name(), text); break;
+    }
+}
+
+int host_config_get(void *ctx, const char *key, systemk_output *value) {
+    const auto *host = static_cast<const PluginHost *>(ctx);
+    if (!key) return 0;
+    const auto it = host->config().find(host->plugin_name() + "." + key);
+    if (it == host->config().end()) return 0;
+    if (value && value->write) value->write(value->ctx, it->second.data(), it->second.size());
+    return 1;
+}
+
+systemk_status host_fetch(void *ctx, const char *url, const char *, systemk_output *error) {
+    const auto *host = static_cast<const PluginHost *>(ctx);
+    spdlog::warn("plugin={} asked to fetch {}: not available in this build", host->plugin_name(), url ? url : "");
+    systemk_output_puts(error, "HTTPS fetch is not available in this build of systemk");
+    return SYSTEMK_ERR_UNSUPPORTED;
+}
+
+}  // namespace
+
+void OutputBuffer::append(void *ctx, const char *data, size_t len) {
+    if (data && len) static_cast<OutputBuffer *>(ctx)->text.append(data, len);
+}
+
+PluginHost::PluginHost(std::string file_label, const PluginConfig &config)
+    : name_(std::move(file_label)), config_(config) {
+    table_.struct_size = sizeof(systemk_host);
+    table_.abi_major = SYSTEMK_ABI_MAJOR;
+    table_.abi_minor = SYSTEMK_ABI_MINOR;
+    table_.ctx = this;
+    table_.log = &host_log;
+    table_.config_get = &host_config_get;
+    table_.fetch = &host_fetch;
+}
+
+}  // namespace systemk::plugins

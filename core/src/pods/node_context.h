@@ -1,0 +1,23 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace systemk::pods {
+
+// What the node knows about itself and the cluster, as far as unit synthesis needs it.
+struct NodeContext {
+    std::string node_name;
+    std::string internal_ip;
+    std::string external_ip;
+    // The API server as systemk reaches it from the host network (a ClusterIP would not be).
+    std::string api_server_host;
+    std::string api_server_port;
+    std::string state_dir = "/var/lib/systemk";
+    std::optional<int64_t> override_root_uid;
+    // Used for resourceFieldRef when a container sets no limit (the kubelet uses allocatable).
+    int64_t allocatable_millicpu = 1000;
+    int64_t allocatable_memory_bytes = 1LL << 30;
+};
+
+}  // namespace systemk::pods

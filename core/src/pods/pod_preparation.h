@@ -1,0 +1,27 @@
+#pragma once
+// The plugin-facing steps before unit synthesis: resolve each container's image and make each
+// volume exist. With dry_run nothing on the host changes (what `systemk render` uses).
+#include <boost/json.hpp>
+
+#include <map>
+#include <string>
+
+#include "plugins/plugin_loader.h"
+#include "pods/node_context.h"
+#include "units/synthesis.h"
+
+namespace systemk::pods {
+
+// Throws SpecError (reason ErrImagePull) naming the container's image field.
+std::map<std::string, units::ResolvedImage> resolve_images(const boost::json::object &pod,
+                                                           const plugins::PluginRegistry &plugins, bool dry_run);
+
+// Throws SpecError naming the volume for unknown types or handler failures.
+std::map<std::string, units::PreparedVolume> prepare_volumes(const boost::json::object &pod,
+                                                             const plugins::PluginRegistry &plugins,
+                                                             const NodeContext &node, bool dry_run);
+
+// The directory systemk gives volume `name` of pod `uid`.
+std::string volume_directory(const NodeContext &node, const std::string &pod_uid, const std::string &name);
+
+}  // namespace systemk::pods

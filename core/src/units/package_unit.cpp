@@ -1,0 +1,27 @@
+#include "units/package_unit.h"
+
+namespace systemk::units {
+
+std::vector<ExecWord> exec_start_of_package_unit(const UnitFile &unit) {
+    const auto *service = unit.find("Service");
+    if (!service) return {};
+    for (const auto &raw : service->values("ExecStart")) {
+        if (raw.empty()) continue;  // an empty assignment resets the list
+        auto words = split_words(raw);
+        if (words.empty()) continue;
+        auto &exe = words[0];
+        size_t skip = 0;
+        while (skip < exe.size() && std::string_view("-@:+!|").find(exe[skip]) != std::string_view::npos) ++skip;
+        const bool argv0_override = exe.substr(0, skip).find('@') != std::string::npos;
+        exe.erase(0, skip);
+        std::vector<ExecWord> argv;
+        for (size_t i = 0; i < words.size(); ++i) {
+            if (argv0_override && i == 1) continue;  // "@/bin/x name args": the second word is argv[0]
+            argv.push_back({words[i], WordOrigin::Package});
+        }
+        return argv;
+    }
+    return {};
+}
+
+}  // namespace systemk::units
