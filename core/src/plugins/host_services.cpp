@@ -38,11 +38,11 @@ void OutputBuffer::append(void *ctx, const char *data, size_t len) {
     if (data && len) static_cast<OutputBuffer *>(ctx)->text.append(data, len);
 }
 
-PluginHost::PluginHost(std::string file_label, const PluginConfig &config)
+PluginHost::PluginHost(std::string file_label, const PluginConfig &config, uint16_t abi_major, uint16_t abi_minor)
     : name_(std::move(file_label)), config_(config) {
     table_.struct_size = sizeof(systemk_host);
-    table_.abi_major = SYSTEMK_ABI_MAJOR;
-    table_.abi_minor = SYSTEMK_ABI_MINOR;
+    table_.abi_major = abi_major;
+    table_.abi_minor = abi_minor;
     table_.ctx = this;
     table_.log = &host_log;
     table_.config_get = &host_config_get;

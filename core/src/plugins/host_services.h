@@ -12,7 +12,7 @@ namespace systemk::plugins {
 // stay stable for the process lifetime (plugins may keep the pointer).
 class PluginHost {
 public:
-    PluginHost(std::string file_label, const PluginConfig &config);
+    PluginHost(std::string file_label, const PluginConfig &config, uint16_t abi_major, uint16_t abi_minor);
     const systemk_host *table() const { return &table_; }
     void set_plugin_name(std::string name) { name_ = std::move(name); }
     const std::string &plugin_name() const { return name_; }

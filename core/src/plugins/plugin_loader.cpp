@@ -175,7 +175,7 @@ private:
 
 }  // namespace
 
-PluginRegistry::PluginRegistry() = default;
+PluginRegistry::PluginRegistry(AbiVersion host) : host_abi_(host) {}
 PluginRegistry::~PluginRegistry() {
     // Unload in reverse order of loading.
     while (!plugins_.empty()) plugins_.pop_back();
@@ -207,7 +207,7 @@ bool PluginRegistry::load_file(const std::filesystem::path &file, const LoadOpti
         return false;
     }
     auto entry = lib.get<const systemk_plugin *(const systemk_host *)>(SYSTEMK_PLUGIN_ENTRY_NAME);
-    auto host = std::make_unique<PluginHost>(file.filename().string(), options.config);
+    auto host = std::make_unique<PluginHost>(file.filename().string(), options.config, host_abi_.major, host_abi_.minor);
     const systemk_plugin *d = nullptr;
     try {
         d = entry(host->table());
@@ -223,9 +223,9 @@ bool PluginRegistry::load_file(const std::filesystem::path &file, const LoadOpti
         spdlog::error("plugin file={} refused: descriptor too small ({} bytes)", label, d->struct_size);
         return false;
     }
-    const auto host_abi = version_string(SYSTEMK_ABI_MAJOR, SYSTEMK_ABI_MINOR);
+    const auto host_abi = version_string(host_abi_.major, host_abi_.minor);
     const auto plugin_abi = version_string(d->abi_major, d->abi_minor);
-    if (d->abi_major != SYSTEMK_ABI_MAJOR || d->abi_minor > SYSTEMK_ABI_MINOR) {
+    if (d->abi_major != host_abi_.major || d->abi_minor > host_abi_.minor) {
         spdlog::error("plugin file={} refused: plugin ABI {} is incompatible with host ABI {}", label, plugin_abi, host_abi);
         return false;
     }

@@ -52,9 +52,15 @@ struct LoadOptions {
     PluginConfig config;
 };
 
+struct AbiVersion {
+    uint16_t major = SYSTEMK_ABI_MAJOR;
+    uint16_t minor = SYSTEMK_ABI_MINOR;
+};
+
 class PluginRegistry {
 public:
-    PluginRegistry();
+    // `host` is the ABI this host speaks; tests pass other values to exercise negotiation.
+    explicit PluginRegistry(AbiVersion host = {});
     ~PluginRegistry();
     PluginRegistry(const PluginRegistry &) = delete;
     PluginRegistry &operator=(const PluginRegistry &) = delete;
@@ -72,6 +78,7 @@ public:
     const Plugin *volume_handler_for(const std::string &type) const;
 
 private:
+    AbiVersion host_abi_;
     std::vector<std::unique_ptr<Plugin>> plugins_;
 };
 

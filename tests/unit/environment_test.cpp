@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+
+#include "pods/environment.h"
+#include "pods/quantity.h"
+#include "pods/spec_error.h"
+#include "pods/variable_expansion.h"
+#include "pods/yaml_to_json.h"
+
+using namespace systemk::pods;
+
+namespace {
+
+class FakeLookup : public ObjectLookup {
+public:
+    bool online() const override { return true; }
+    std::optional<Data> config_map(const std::string &, const std::string &name) const override {
+        if (name == "cm") return Data{{"key", "from-cm"}, {"bad.name", "skipped"}, {"OTHER", "o"}};
+        return std::nullopt;
+    }
+    std::optional<Data> secret(const std::string &, const std::string &name) const override {
+        if (name == "s") return Data{{"password", "hunter2"}};
+        return std::nullopt;
+    }
+};
+
+Environment resolve(const std::string &container_yaml, const ObjectLookup &lookup) {
+    const auto pod = parse_manifests(
+        "kind: Pod\nmetadata: {name: p, namespace: ns, uid: u1, labels: {app: web}, annotations: {a.b/c: d}}\n"
+        "spec: {serviceAccountName: sa}\n").at(0).as_object();
+    const auto container = parse_manifests(container_yaml).at(0).as_object();
+    NodeContext node;
+    node.node_name = "node1";
+    node.internal_ip = "10.1.2.3";
+    return resolve_environment(pod, container, "spec.containers[0]", node, lookup);
+}
+
+std::map<std::string, std::string> as_map(const Environment &e) { return {e.vars.begin(), e.vars.end()}; }
+
+}  // namespace
+
+TEST(Expansion, FollowsKubernetesRules) {
+    const std::map<std::string, std::string> vars{{"A", "1"}};
+    EXPECT_EQ(expand_references("$(A)-$(B)-$$(A)-$$-$x", vars), "1-$(B)-$(A)-$-$x");
+}
+
+TEST(Quantity, ParsesSuffixes) {
+    EXPECT_DOUBLE_EQ(static_cast<double>(*parse_quantity("500m")), 0.5);
+    EXPECT_DOUBLE_EQ(static_cast<double>(*parse_quantity("128Mi")), 134217728.0);
+    EXPECT_DOUBLE_EQ(static_cast<double>(*parse_quantity("1e3")), 1000.0);
+    EXPECT_FALSE(parse_quantity("12x"));
+}
+
+TEST(Environment, ResolvesReferencesInKubeletOrder) {
+    FakeLookup lookup;
+    const auto env = resolve(
+        "name: c\nenvFrom:\n- configMapRef: {name: cm}\n  prefix: CM_\n"
+        "env:\n- {name: NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n"
+        "- {name: LABEL, valueFrom: {fieldRef: {fieldPath: \"metadata.labels['app']\"}}}\n"
+        "- {name: ANNOTATION, valueFrom: {fieldRef: {fieldPath: \"metadata.annotations['a.b/c']\"}}}\n"
+        "- {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n"
+        "- {name: SA, valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}}\n"
+        "- {name: KEY, valueFrom: {configMapKeyRef: {name: cm, key: key}}}\n"
+        "- {name: PASS, valueFrom: {secretKeyRef: {name: s, key: password}}}\n"
+        "- {name: COMBINED, value: '$(NAME)@$(IP)'}\n",
+        lookup);
+    const auto m = as_map(env);
+    EXPECT_EQ(m.at("CM_key"), "from-cm");
+    EXPECT_EQ(m.at("CM_OTHER"), "o");
+    EXPECT_FALSE(m.contains("CM_bad.name"));
+    EXPECT_EQ(env.warnings.size(), 1u);
+    EXPECT_EQ(m.at("NAME"), "p");
+    EXPECT_EQ(m.at("LABEL"), "web");
+    EXPECT_EQ(m.at("ANNOTATION"), "d");
+    EXPECT_EQ(m.at("IP"), "10.1.2.3");
+    EXPECT_EQ(m.at("SA"), "sa");
+    EXPECT_EQ(m.at("KEY"), "from-cm");
+    EXPECT_EQ(m.at("PASS"), "hunter2");
+    EXPECT_EQ(m.at("COMBINED"), "p@10.1.2.3");
+    EXPECT_EQ(m.at("HOSTNAME"), "p");
+}
+
+TEST(Environment, MissingMandatoryKeyIsACreateContainerConfigError) {
+    FakeLookup lookup;
+    try {
+        resolve("name: c\nenv:\n- {name: K, valueFrom: {configMapKeyRef: {name: cm, key: nope}}}\n", lookup);
+        FAIL();
+    } catch (const SpecError &e) {
+        EXPECT_EQ(e.reason(), "CreateContainerConfigError");
+        EXPECT_EQ(e.field(), "spec.containers[0].env[0].valueFrom.configMapKeyRef");
+        EXPECT_NE(std::string(e.what()).find("key 'nope' not found in configMap 'cm'"), std::string::npos);
+    }
+    const auto env = resolve("name: c\nenv:\n- {name: K, valueFrom: {secretKeyRef: {name: gone, key: k, optional: true}}}\n", lookup);
+    EXPECT_FALSE(as_map(env).contains("K"));
+}
+
+TEST(Yaml, ScalarsFollowTheCoreSchema) {
+    const auto v = parse_manifests("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: text\n").at(0).as_object();
+    EXPECT_TRUE(v.at("a").is_int64());
+    EXPECT_TRUE(v.at("b").is_string());
+    EXPECT_TRUE(v.at("c").is_bool());
+    EXPECT_TRUE(v.at("d").is_null());
+    EXPECT_TRUE(v.at("e").is_double());
+    EXPECT_TRUE(v.at("f").is_string());
+    EXPECT_THROW(parse_manifests("a: [unclosed"), std::runtime_error);
+}
