@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# A real control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler (v1.20.2 from Debian's source package, built by prepare.sh), fresh PKI per run.
+#   cluster.sh up      start (idempotent: a running cluster is left alone)
+#   cluster.sh down    stop every process this run started, by PID
+#   cluster.sh node-kubeconfig NAME   write certs + kubeconfig for node NAME, print its path
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+ETCD_PORT=${SYSTEMK_E2E_ETCD_PORT:-23790}
+API_PORT=${SYSTEMK_E2E_API_PORT:-6443}
+PKI=$RUN/pki
+
+cert() {  # name subject [san] : a CA-signed client/server certificate
+  local name=$1 subject=$2 san=${3:-}
+  openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
+  openssl req -new -key "$PKI/$name.key" -subj "$subject" -out "$PKI/$name.csr" 2>/dev/null
+  {
+    echo "basicConstraints=CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    if [[ -n $san ]]; then echo "extendedKeyUsage=serverAuth,clientAuth"; echo "subjectAltName=$san"
+    else echo "extendedKeyUsage=clientAuth"; fi
+  } > "$PKI/$name.ext"
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 30 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null
+  rm -f "$PKI/$name.csr" "$PKI/$name.ext"
+}
+
+kubeconfig() {  # name user-cert-name : a kubeconfig with absolute paths
+  cat > "$PKI/$1.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: $2
+  user:
+    client-certificate: $PKI/$2.crt
+    client-key: $PKI/$2.key
+contexts:
+- name: e2e
+  context: {cluster: e2e, user: $2}
+current-context: e2e
+KC
+}
+
+make_pki() {
+  mkdir -p "$PKI"
+  openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
+  openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=systemk-e2e-ca" -days 30 -out "$PKI/ca.crt" 2>/dev/null
+  cert apiserver "/CN=kube-apiserver" "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes.default.svc"
+  cert admin "/O=system:masters/CN=admin"
+  cert kcm "/CN=system:kube-controller-manager"
+  cert scheduler "/CN=system:kube-scheduler"
+  cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  kubeconfig admin admin
+  kubeconfig kcm kcm
+  kubeconfig scheduler scheduler
+}
+
+start() {  # name command... : a background process with its pid and log in $RUN
+  local name=$1; shift
+  setsid "$@" > "$RUN/logs/$name.log" 2>&1 < /dev/null &
+  echo $! > "$RUN/pids/$name.pid"
+}
+
+alive() { [[ -f $RUN/pids/$1.pid ]] && kill -0 "$(cat "$RUN/pids/$1.pid")" 2>/dev/null; }
+
+wait_for() {  # seconds description command...
+  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then log "timed out waiting for $what"; return 1; fi
+    sleep 0.5
+  done
+}
+
+up() {
+  if alive kube-apiserver && $KUBECTL get --raw /readyz >/dev/null 2>&1; then
+    log "control plane already running"
+    return 0
+  fi
+  "$E2E_DIR/prepare.sh" kubernetes
+  down >/dev/null 2>&1 || true
+  rm -rf "$RUN"; mkdir -p "$RUN/logs" "$RUN/pids" "$RUN/etcd"
+  make_pki
+  start etcd etcd --name e2e --data-dir "$RUN/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls http://127.0.0.1:$((ETCD_PORT + 10)) --initial-advertise-peer-urls http://127.0.0.1:$((ETCD_PORT + 10)) \
+    --initial-cluster "e2e=http://127.0.0.1:$((ETCD_PORT + 10))"
+  start kube-apiserver "$KUBE_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --secure-port="$API_PORT" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+    --service-cluster-ip-range=10.0.0.0/24 --client-ca-file="$PKI/ca.crt" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc \
+    --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+    --enable-bootstrap-token-auth=true --allow-privileged=true \
+    --kubelet-client-certificate="$PKI/kubelet-client.crt" --kubelet-client-key="$PKI/kubelet-client.key" \
+    --kubelet-certificate-authority="$PKI/ca.crt"
+  wait_for 60 "kube-apiserver /readyz" $KUBECTL get --raw /readyz || { tail -20 "$RUN/logs/kube-apiserver.log" >&2; exit 1; }
+  start kube-controller-manager "$KUBE_BIN/kube-controller-manager" --kubeconfig="$PKI/kcm.kubeconfig" \
+    --authentication-kubeconfig="$PKI/kcm.kubeconfig" --authorization-kubeconfig="$PKI/kcm.kubeconfig" \
+    --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
+    --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
+    --use-service-account-credentials=true --leader-elect=false --bind-address=127.0.0.1 \
+    --secure-port=10257 --port=0 --controllers='*,tokencleaner,bootstrapsigner'
+  start kube-scheduler "$KUBE_BIN/kube-scheduler" --kubeconfig="$PKI/scheduler.kubeconfig" \
+    --authentication-kubeconfig="$PKI/scheduler.kubeconfig" --authorization-kubeconfig="$PKI/scheduler.kubeconfig" \
+    --leader-elect=false --bind-address=127.0.0.1 --secure-port=10259 --port=0
+  wait_for 60 "the default service account" $KUBECTL -n default get serviceaccount default
+  log "control plane ready on https://127.0.0.1:$API_PORT (kubectl: $KUBECTL)"
+}
+
+stop_pid() {  # name : TERM, then KILL after 10 s
+  local f=$RUN/pids/$1.pid pid
+  [[ -f $f ]] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+down() {
+  for node in "$RUN"/nodes/*/; do
+    [[ -d $node ]] && "$E2E_DIR/node.sh" down "$(basename "$node")" || true
+  done
+  for name in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_pid "$name"; done
+  log "control plane stopped"
+}
+
+node_kubeconfig() {
+  local name=$1
+  [[ -f $PKI/node-$name.crt ]] || cert "node-$name" "/O=system:nodes/CN=system:node:$name"
+  kubeconfig "node-$name" "node-$name"
+  echo "$PKI/node-$name.kubeconfig"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  node-kubeconfig) node_kubeconfig "$2" ;;
+  *) echo "usage: $0 up|down|node-kubeconfig NAME" >&2; exit 2 ;;
+esac

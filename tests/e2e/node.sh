@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A systemd node: Debian's systemd booted in systemd-nspawn from the cached rootfs, sharing the
+# host network (so https://127.0.0.1:6443 is the API server), with the build tree at /opt/systemk.
+#   node.sh up NAME [BUILD_DIR]   boot (idempotent) and wait until systemd runs
+#   node.sh down NAME             power off, then stop by PID
+#   node.sh exec NAME CMD...      run a command inside the node
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+name=${2:-}
+[[ -n $name ]] || { echo "usage: $0 up|down|exec NAME ..." >&2; exit 2; }
+dir=$RUN/nodes/$name
+pidfile=$RUN/pids/node-$name.pid
+
+leader() {  # the node's PID 1, as seen from the host
+  local pid; pid=$(cat "$pidfile" 2>/dev/null) || return 1
+  pgrep -P "$pid" | head -1
+}
+
+in_node() {
+  local pid1; pid1=$(leader) || { log "node $name is not running"; return 1; }
+  nsenter -t "$pid1" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= TERM=dumb "$@"
+}
+
+up() {
+  local build=${1:-$SRC_DIR/build}
+  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  "$E2E_DIR/prepare.sh" rootfs
+  rm -rf "$dir"; mkdir -p "$dir" "$RUN/pids" "$RUN/logs"
+  cp -a --reflink=auto "$ROOTFS/." "$dir/rootfs"
+  echo "$name" > "$dir/rootfs/etc/hostname"
+  # The node's own credentials, and nothing more.
+  local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$name")
+  mkdir -p "$dir/rootfs/etc/systemk/pki"
+  cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/"
+  sed -e "s#$RUN/pki/#/etc/systemk/pki/#g" "$kc" > "$dir/rootfs/etc/systemk/kubeconfig"
+  chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/kubeconfig"
+  setsid systemd-nspawn -D "$dir/rootfs" -b --register=no --keep-unit -M "$name" --console=pipe \
+    --bind-ro="$build:/opt/systemk" > "$RUN/logs/node-$name.log" 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+  local deadline=$((SECONDS + 90)) state=""
+  while ((SECONDS < deadline)); do
+    state=$(in_node systemctl is-system-running 2>/dev/null || true)
+    [[ $state == running || $state == degraded ]] && break
+    sleep 0.5
+  done
+  if [[ $state != running && $state != degraded ]]; then
+    log "node $name did not boot (state '$state')"; tail -20 "$RUN/logs/node-$name.log" >&2; return 1
+  fi
+  [[ $state == degraded ]] && in_node systemctl --failed --no-legend >&2 || true
+  log "node $name is up ($state)"
+}
+
+down() {
+  [[ -f $pidfile ]] || return 0
+  local pid; pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    in_node systemctl poweroff --no-block >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  log "node $name stopped"
+}
+
+case "$1" in
+  up) up "${3:-}" ;;
+  down) down ;;
+  exec) shift 2; in_node "$@" ;;
+  *) echo "usage: $0 up|down|exec NAME ..." >&2; exit 2 ;;
+esac
