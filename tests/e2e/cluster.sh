@@ -79,6 +79,19 @@ wait_for() {  # seconds description command...
   done
 }
 
+start_apiserver() {
+  start kube-apiserver "$KUBE_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --secure-port="$API_PORT" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+    --service-cluster-ip-range=10.0.0.0/24 --client-ca-file="$PKI/ca.crt" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc \
+    --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+    --enable-bootstrap-token-auth=true --allow-privileged=true \
+    --kubelet-client-certificate="$PKI/kubelet-client.crt" --kubelet-client-key="$PKI/kubelet-client.key" \
+    --kubelet-certificate-authority="$PKI/ca.crt"
+}
+
 up() {
   if alive kube-apiserver && $KUBECTL get --raw /readyz >/dev/null 2>&1; then
     log "control plane already running"
@@ -92,16 +105,7 @@ up() {
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls http://127.0.0.1:$((ETCD_PORT + 10)) --initial-advertise-peer-urls http://127.0.0.1:$((ETCD_PORT + 10)) \
     --initial-cluster "e2e=http://127.0.0.1:$((ETCD_PORT + 10))"
-  start kube-apiserver "$KUBE_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --secure-port="$API_PORT" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-    --service-cluster-ip-range=10.0.0.0/24 --client-ca-file="$PKI/ca.crt" \
-    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
-    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --service-account-issuer=https://kubernetes.default.svc \
-    --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
-    --enable-bootstrap-token-auth=true --allow-privileged=true \
-    --kubelet-client-certificate="$PKI/kubelet-client.crt" --kubelet-client-key="$PKI/kubelet-client.key" \
-    --kubelet-certificate-authority="$PKI/ca.crt"
+  start_apiserver
   wait_for 60 "kube-apiserver /readyz" $KUBECTL get --raw /readyz || { tail -20 "$RUN/logs/kube-apiserver.log" >&2; exit 1; }
   start kube-controller-manager "$KUBE_BIN/kube-controller-manager" --kubeconfig="$PKI/kcm.kubeconfig" \
     --authentication-kubeconfig="$PKI/kcm.kubeconfig" --authorization-kubeconfig="$PKI/kcm.kubeconfig" \
@@ -143,9 +147,17 @@ node_kubeconfig() {
   echo "$PKI/node-$name.kubeconfig"
 }
 
+restart_apiserver() {  # stop it for $1 seconds, then start it again
+  stop_pid kube-apiserver
+  sleep "${1:-0}"
+  start_apiserver
+  wait_for 60 "kube-apiserver /readyz" $KUBECTL get --raw /readyz
+}
+
 case "${1:-}" in
   up) up ;;
+  restart-apiserver) restart_apiserver "${2:-0}" ;;
   down) down ;;
   node-kubeconfig) node_kubeconfig "$2" ;;
-  *) echo "usage: $0 up|down|node-kubeconfig NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart-apiserver [SECONDS]|node-kubeconfig NAME" >&2; exit 2 ;;
 esac

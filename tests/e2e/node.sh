@@ -35,6 +35,34 @@ up() {
   cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/"
   sed -e "s#$RUN/pki/#/etc/systemk/pki/#g" "$kc" > "$dir/rootfs/etc/systemk/kubeconfig"
   chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/kubeconfig"
+  # systemk runs as a service of the node's systemd, with the node's credentials only. Nodes share
+  # the host network, so each gets its own kubelet API port.
+  local index; index=$(ls -d "$RUN"/nodes/*/ | sort | grep -n "/$name/\$" | cut -d: -f1)
+  cat > "$dir/rootfs/etc/systemk/config.yaml" <<CFG
+kubeconfig: /etc/systemk/kubeconfig
+nodename: $name
+node-ip: 127.0.0.1
+addr: ":$((10250 + index - 1))"
+CFG
+  cat > "$dir/rootfs/etc/systemd/system/systemk.service" <<UNIT
+[Unit]
+Description=systemk node agent
+After=dbus.service
+
+[Service]
+ExecStart=/opt/systemk/bin/systemk run --config /etc/systemk/config.yaml
+Restart=always
+RestartSec=2
+# Pods are units of their own: stopping the agent must not touch them.
+KillMode=process
+TimeoutStopSec=5
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  if [[ ${SYSTEMK_E2E_AGENT:-1} == 1 ]]; then
+    ln -sf /etc/systemd/system/systemk.service "$dir/rootfs/etc/systemd/system/multi-user.target.wants/systemk.service"
+  fi
   setsid systemd-nspawn -D "$dir/rootfs" -b --register=no --keep-unit -M "$name" --console=pipe \
     --bind-ro="$build:/opt/systemk" > "$RUN/logs/node-$name.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"

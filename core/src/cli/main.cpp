@@ -18,6 +18,7 @@ const char *kUsage =
     "Runs Kubernetes pods as systemd services.\n"
     "\n"
     "Commands:\n"
+    "  run        join the cluster as a node (the agent)\n"
     "  render     print the systemd units for a pod manifest (no cluster needed)\n"
     "  plugins    list the image-resolver and volume plugins that load\n"
     "  version    print the version\n"
@@ -53,6 +54,7 @@ int main(int argc, char **argv) {
     const auto command = args[0];
     args.erase(args.begin());
     try {
+        if (command == "run") return systemk::cli::run_command(args);
         if (command == "render") return systemk::cli::render_command(args);
         if (command == "plugins") return systemk::cli::plugins_command(args);
         if (command == "version" || command == "--version") {

@@ -1,0 +1,201 @@
+// `systemk run`: the node agent.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/plugin_options.h"
+#include "kube/informer.h"
+#include "kube/kubeconfig.h"
+#include "kube/referenced_objects.h"
+#include "node/addresses.h"
+#include "node/node_agent.h"
+
+#ifndef SYSTEMK_VERSION
+#define SYSTEMK_VERSION "0.0.0"
+#endif
+
+namespace systemk::cli {
+namespace {
+
+namespace asio = kube::asio;
+using namespace std::chrono_literals;
+
+std::vector<OptionSpec> run_specs() {
+    auto specs = std::vector<OptionSpec>{
+        {"--config", {}, true, "YAML file with any of these settings (keys are the flag names without '--'); flags win"},
+        {"--kubeconfig", {}, true, "kubeconfig with the node's credentials (default: $KUBECONFIG, then ~/.kube/config)"},
+        {"--nodename", {}, true, "name of the Node object (default: the host name)"},
+        {"--node-ip", {"--internal-ip"}, true, "InternalIP of the node (default: first private address)"},
+        {"--node-external-ip", {"--external-ip"}, true, "ExternalIP of the node (default: first public address)"},
+        {"--internal-iface", {}, true, "look for the InternalIP on this interface only"},
+        {"--external-iface", {}, true, "look for the ExternalIP on this interface only"},
+        {"--disable-taint", {}, false, "do not taint the node with virtual-kubelet.io/provider=systemk:NoSchedule"},
+        {"--addr", {}, true, "address of the kubelet HTTPS API, [host]:port (default :10250)"},
+        {"--certfile", {"--tls-cert"}, true, "serving certificate of the kubelet HTTPS API"},
+        {"--keyfile", {"--tls-key"}, true, "serving key of the kubelet HTTPS API"},
+        {"--cluster-domain", {}, true, "cluster DNS domain (default cluster.local)"},
+        {"--override-root-uid", {}, true, "run containers that ask for uid 0 as this uid instead"},
+        {"--state-dir", {}, true, "where pod data lives (default /var/lib/systemk)"},
+        {"--max-pods", {}, true, "pods capacity to report (default 110)"},
+    };
+    for (auto &p : plugin_option_specs()) specs.push_back(p);
+    specs.push_back({"--help", {"-h"}, false, "show this help"});
+    return specs;
+}
+
+// Turns a config file into flags placed before the command line's, so the command line wins.
+std::vector<std::string> with_config_file(const std::vector<std::string> &args, const std::vector<OptionSpec> &specs) {
+    std::string file;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--config" && i + 1 < args.size()) file = args[i + 1];
+        else if (args[i].rfind("--config=", 0) == 0) file = args[i].substr(9);
+    }
+    if (file.empty()) return args;
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(file);
+    } catch (const YAML::Exception &e) {
+        throw UsageError("config file " + file + ": " + e.what());
+    }
+    if (!root.IsMap()) throw UsageError("config file " + file + " is not a mapping");
+    std::vector<std::string> out;
+    for (const auto &kv : root) {
+        const auto name = "--" + kv.first.as<std::string>();
+        const auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec &s) { return s.name == name; });
+        if (spec == specs.end() || name == "--config") throw UsageError("config file " + file + ": unknown setting " + name.substr(2));
+        if (!spec->takes_value) {
+            if (kv.second.as<bool>()) out.push_back(name);
+        } else if (kv.second.IsSequence()) {
+            for (const auto &item : kv.second) out.insert(out.end(), {name, item.as<std::string>()});
+        } else {
+            out.insert(out.end(), {name, kv.second.as<std::string>()});
+        }
+    }
+    out.insert(out.end(), args.begin(), args.end());
+    return out;
+}
+
+int parse_port(const std::string &addr) {
+    const auto colon = addr.rfind(':');
+    try {
+        const int port = std::stoi(colon == std::string::npos ? addr : addr.substr(colon + 1));
+        if (port <= 0 || port > 65535) throw std::out_of_range("port");
+        return port;
+    } catch (const std::exception &) {
+        throw UsageError("--addr '" + addr + "' has no valid port");
+    }
+}
+
+}  // namespace
+
+int run_command(const std::vector<std::string> &raw_args) {
+    const auto specs = run_specs();
+    const Options options(specs, with_config_file(raw_args, specs));
+    if (options.flag("--help")) {
+        std::cout << "Usage: systemk run [options]\n"
+                     "Joins the cluster as a node and runs its pods as systemd units.\n\n"
+                  << format_help(specs);
+        return 0;
+    }
+
+    kube::Kubeconfig kubeconfig;
+    const auto kc_path = kube::find_kubeconfig(options.get_or("--kubeconfig", ""));
+    try {
+        kubeconfig = kube::load_kubeconfig(kc_path);
+    } catch (const kube::KubeconfigError &e) {
+        spdlog::error("bad kubeconfig: {}", e.what());
+        return 1;
+    }
+
+    node::NodeSettings settings;
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    settings.name = options.get_or("--nodename", host);
+    settings.taint = !options.flag("--disable-taint");
+    settings.kubelet_port = parse_port(options.get_or("--addr", ":10250"));
+    settings.agent_version = SYSTEMK_VERSION;
+    try {
+        settings.max_pods = std::stoll(options.get_or("--max-pods", "110"));
+    } catch (const std::exception &) {
+        throw UsageError("--max-pods wants a number");
+    }
+    try {
+        settings.addresses = node::choose_addresses(
+            node::host_interface_addresses(),
+            {options.get_or("--node-ip", ""), options.get_or("--node-external-ip", ""),
+             options.get_or("--internal-iface", ""), options.get_or("--external-iface", "")});
+    } catch (const node::AddressError &e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    }
+    const auto state_dir = options.get_or("--state-dir", "/var/lib/systemk");
+
+    asio::io_context io;
+    std::unique_ptr<kube::ApiClient> client;
+    try {
+        client = std::make_unique<kube::ApiClient>(io.get_executor(), kubeconfig);
+    } catch (const kube::KubeconfigError &e) {
+        spdlog::error("bad kubeconfig: {}", e.what());
+        return 1;
+    }
+    spdlog::info("systemk {} starting: node={} server={} internalIP={} externalIP={}", SYSTEMK_VERSION, settings.name,
+                 kubeconfig.server, settings.addresses.internal_ip, settings.addresses.external_ip);
+
+    kube::ObjectCache pods;
+    kube::ReferencedObjects referenced(*client, io.get_executor());
+    pods.set_listener([&](const std::string &key, const boost::json::object *pod) {
+        referenced.update_pod(key, pod);
+        spdlog::debug("pod={} {}", key, pod ? "changed" : "gone");
+    });
+    auto pod_informer = std::make_shared<kube::Informer>(
+        *client, "/api/v1/pods", "fieldSelector=" + kube::url_encode("spec.nodeName=" + settings.name), pods, "pods");
+    node::NodeAgent agent(*client, settings, state_dir, [&] { return pod_informer->synced(); });
+    std::unique_ptr<node::LeaseKeeper> lease;
+
+    int exit_code = 0;
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code &ec, int signal) {
+        if (ec) return;
+        spdlog::info("received {}, stopping; pod units keep running", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        io.stop();
+    });
+    asio::co_spawn(io, pod_informer->run(), asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            // Kubernetes' start-up order: pods listed first, then the node, then Ready.
+            asio::steady_timer wait(io);
+            for (int i = 0; i < 30 && !pod_informer->synced(); ++i) {
+                wait.expires_after(100ms);
+                co_await wait.async_wait(asio::use_awaitable);
+            }
+            co_await agent.register_node();
+            lease = std::make_unique<node::LeaseKeeper>(kubeconfig, settings.name, agent.node_uid());
+            lease->start();
+            co_await agent.status_loop();
+        },
+        [&](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const node::FatalError &f) {
+                spdlog::error("{}", f.what());
+            } catch (const std::exception &x) {
+                spdlog::error("node agent stopped: {}", x.what());
+            }
+            exit_code = 1;
+            io.stop();
+        });
+    io.run();
+    if (lease) lease->stop();
+    spdlog::info("systemk stopped");
+    return exit_code;
+}
+
+}  // namespace systemk::cli
