@@ -24,8 +24,9 @@ cmake --build --preset default -j "${SYSTEMK_JOBS:-2}" >/dev/null
 tests/e2e/cluster.sh up
 tests/e2e/node.sh up node1 "$PWD/build"
 
-# The node agent (registration, pods from the API server) is the next milestone; until then the
-# demo runs the example pods on the node from `systemk render`, exactly as systemk will.
+# systemk runs on the node as a service and registers it (see `kubectl get nodes`). Pods from the
+# API server are the next milestone; until then the demo runs the example pods on the node from
+# `systemk render`, exactly the units systemk will write.
 units=$RUN/nodes/node1/rootfs/etc/systemd/system
 for pod in bash-loop shared-emptydir init-container; do
   build/bin/systemk render -f "examples/$pod.yaml" --nodename node1 --node-ip 127.0.0.1 \
@@ -40,8 +41,12 @@ node systemctl start systemk.default.bash-loop.loop.service systemk.default.shar
 sleep 3
 
 echo
-echo "== the cluster"
-$KUBECTL get nodes,pods -A -o wide
+for _ in $(seq 1 50); do
+  [[ $($KUBECTL get node node1 -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]] && break
+  sleep 0.2
+done
+echo "== the cluster (node1 is registered by systemk running on it)"
+$KUBECTL get nodes -o wide
 echo
 echo "== example pods as systemd units on node1"
 node systemctl list-units --all --no-pager --no-legend 'systemk.*'
@@ -57,6 +62,7 @@ The demo is up.
   kubectl:        $KUBECTL get all -A
   node shell:     tests/e2e/node.sh exec node1 bash
   unit logs:      tests/e2e/node.sh exec node1 journalctl -u 'systemk.*' -f
+  agent logs:     tests/e2e/node.sh exec node1 journalctl -u systemk -f
   render a pod:   build/bin/systemk render -f examples/bash-loop.yaml
   tear down:      tools/demo.sh down
 TXT

@@ -38,6 +38,7 @@ NodeAgent::NodeAgent(kube::ApiClient &client, NodeSettings settings, std::string
 
 asio::awaitable<void> NodeAgent::register_node() {
     auto backoff = 500ms;
+    bool failing = false;
     const auto path = "/api/v1/nodes/" + settings_.name;
     for (;;) {
         try {
@@ -64,7 +65,9 @@ asio::awaitable<void> NodeAgent::register_node() {
             if (e.tls_verification_failed())
                 throw FatalError(std::string(e.what()) + " (check certificate-authority in " +
                                  client_.config().source.string() + ")");
-            spdlog::warn("node={} registration failed: {}; retrying in {} ms", settings_.name, e.what(), backoff.count());
+            if (!failing) spdlog::warn("node={} registration failed: {}; retrying with backoff", settings_.name, e.what());
+            else spdlog::debug("node={} registration still failing: {}", settings_.name, e.what());
+            failing = true;
         }
         co_await sleep_for(backoff);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# End-to-end cases for the node agent (systemk run) in a systemd node, with node credentials only.
+#   agent.sh CASE BUILD_DIR
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+NODE=${SYSTEMK_E2E_NODE:-node1}
+build=${2:-$SRC_DIR/build}
+node() { "$E2E_DIR/node.sh" exec "$NODE" "$@"; }
+fail() { echo "FAIL: $*" >&2; node journalctl -u systemk -o cat --no-pager -n 30 >&2 || true; exit 1; }
+jp() { $KUBECTL get "$1" -o "jsonpath=$2"; }
+ready_status() { jp "node/$NODE" '{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true; }
+now_ms() { date +%s%3N; }
+
+wait_until() {  # seconds description command...
+  local limit=$1 what=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@"; do ((SECONDS < deadline)) || fail "timed out after $limit s waiting for $what"; sleep 0.2; done
+}
+is_ready() { [[ $(ready_status) == True ]]; }
+not_ready() { local s; s=$(ready_status); [[ $s == Unknown || $s == False ]]; }
+
+case_node_registers_ready() {
+  node systemctl stop systemk
+  $KUBECTL delete node "$NODE" --ignore-not-found >/dev/null
+  local start; start=$(now_ms)
+  node systemctl start systemk
+  wait_until 30 "node Ready" is_ready
+  echo "measured: node Ready $(( $(now_ms) - start )) ms after systemctl start"
+  [[ $(jp "node/$NODE" '{.status.addresses[?(@.type=="InternalIP")].address}') == 127.0.0.1 ]] || fail "InternalIP"
+  [[ -n $(jp "node/$NODE" '{.status.addresses[?(@.type=="ExternalIP")].address}') ]] || fail "ExternalIP missing"
+  [[ $(jp "node/$NODE" '{.status.nodeInfo.osImage}') == "Debian GNU/Linux 12 (bookworm)" ]] || fail "osImage"
+  [[ $(jp "node/$NODE" '{.status.nodeInfo.kernelVersion}') == "$(uname -r)" ]] || fail "kernelVersion"
+  [[ $(jp "node/$NODE" '{.status.nodeInfo.containerRuntimeVersion}') == "systemd 252"* ]] || fail "runtime version"
+  [[ $(jp "node/$NODE" '{.status.nodeInfo.machineID}') == "$(node cat /etc/machine-id)" ]] || fail "machineID"
+  [[ $(jp "node/$NODE" '{.spec.taints[0].key}={.spec.taints[0].value}:{.spec.taints[0].effect}') == \
+     "virtual-kubelet.io/provider=systemk:NoSchedule" ]] || fail "taint"
+  [[ $(jp "node/$NODE" '{.metadata.labels.node\.kubernetes\.io/instance-type}') == systemk ]] || fail "labels"
+  [[ $(jp "node/$NODE" '{.status.daemonEndpoints.kubeletEndpoint.Port}') =~ ^102[0-9][0-9]$ ]] || fail "kubelet port"
+  [[ -n $(jp "node/$NODE" '{.status.capacity.cpu}') && -n $(jp "node/$NODE" '{.status.capacity.memory}') ]] || fail "capacity"
+  $KUBECTL get nodes -o wide
+}
+
+lease_time() { $KUBECTL -n kube-node-lease get lease "$NODE" -o 'jsonpath={.spec.renewTime}' 2>/dev/null || true; }
+has_lease() { [[ -n $(lease_time) ]]; }
+lease_moved_from() { [[ $(lease_time) != "$1" ]]; }
+
+case_lease_renews() {
+  wait_until 30 "a lease" has_lease
+  [[ $($KUBECTL -n kube-node-lease get lease "$NODE" -o 'jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}') == "Node/$NODE" ]] \
+    || fail "lease has no owner reference to the node"
+  local first; first=$(lease_time)
+  wait_until 15 "lease renewal" lease_moved_from "$first"
+  local second; second=$(lease_time)
+  wait_until 15 "second lease renewal" lease_moved_from "$second"
+  local third; third=$(lease_time)
+  local a b; a=$(date -d "$second" +%s%3N); b=$(date -d "$third" +%s%3N)
+  echo "measured: lease renewTime $second -> $third ($((b - a)) ms apart)"
+  ((b - a > 8000 && b - a < 12000)) || fail "renewal interval $((b - a)) ms is not about 10 s"
+}
+
+case_stop_marks_unknown_restart_recovers() {
+  is_ready || wait_until 30 "node Ready" is_ready
+  local uid; uid=$(jp "node/$NODE" '{.metadata.uid}')
+  # A pod-like unit must survive the agent stopping.
+  node systemd-run --unit=systemk.default.survivor.c --property=Type=exec /bin/sleep 600 >/dev/null
+  local start; start=$(now_ms)
+  node systemctl stop systemk
+  echo "measured: agent stopped in $(( $(now_ms) - start )) ms"
+  [[ $(node systemctl is-active systemk.default.survivor.c.service) == active ]] || fail "a unit died with the agent"
+  wait_until 120 "the controller to mark the node NotReady/Unknown" not_ready
+  echo "node is $(ready_status) while the agent is stopped"
+  node systemctl start systemk
+  wait_until 30 "node Ready again" is_ready
+  [[ $(jp "node/$NODE" '{.metadata.uid}') == "$uid" ]] || fail "node object was replaced"
+  [[ $($KUBECTL get nodes -o name | grep -c "^node/$NODE$") == 1 ]] || fail "duplicate node"
+  node systemctl stop systemk.default.survivor.c.service
+}
+
+agent_pid() { node systemctl show -p MainPID --value systemk; }
+cpu_ticks() { node cat "/proc/$1/stat" | awk '{print $14 + $15}'; }
+
+case_apiserver_restart() {
+  is_ready || wait_until 30 "node Ready" is_ready
+  local pid; pid=$(agent_pid)
+  local before; before=$(cpu_ticks "$pid")
+  "$E2E_DIR/cluster.sh" restart-apiserver 10 >/dev/null
+  local after; after=$(cpu_ticks "$pid")
+  [[ $(agent_pid) == "$pid" ]] || fail "the agent restarted (crashed?) while the API server was down"
+  echo "measured: agent used $((after - before)) CPU ticks (1/100 s) during a ~12 s API server outage"
+  ((after - before < 100)) || fail "busy loop while the API server was down"
+  local lease; lease=$(lease_time)
+  wait_until 30 "lease renewal after the restart" lease_moved_from "$lease"
+  wait_until 30 "node Ready" is_ready
+  sleep 1
+  node journalctl -u systemk -o cat --no-pager --since "-60s" | grep -E 'reconnected|work again' | head -3 || true
+}
+
+case_resource_usage() {
+  local pid; pid=$(agent_pid)
+  local rss; rss=$(node awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  local t1; t1=$(cpu_ticks "$pid"); sleep 30; local t2; t2=$(cpu_ticks "$pid")
+  echo "measured: agent RSS ${rss} KiB; idle CPU $((t2 - t1)) ticks in 30 s ($(( (t2 - t1) * 10 / 30 )) ms/s)"
+}
+
+case_bad_configuration() {
+  local work; work=$(mktemp -d)
+  local systemk=$build/bin/systemk out rc
+  # Missing and malformed kubeconfig: one clear line, exit 1.
+  set +e
+  out=$("$systemk" run --kubeconfig "$work/missing" --node-ip 127.0.0.1 2>&1); rc=$?
+  set -e
+  [[ $rc == 1 && $(wc -l <<<"$out") == 1 && $out == *"bad kubeconfig: cannot read kubeconfig"* ]] || fail "missing kubeconfig: rc=$rc $out"
+  echo ':: not yaml' > "$work/garbage"
+  set +e; out=$("$systemk" run --kubeconfig "$work/garbage" --node-ip 127.0.0.1 2>&1); rc=$?; set -e
+  [[ $rc == 1 && $out == *"bad kubeconfig"* ]] || fail "garbage kubeconfig: rc=$rc $out"
+  # Wrong CA: the server's certificate is rejected; retrying can't help, so exit 1.
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/other.key" -subj /CN=other -days 1 -out "$work/other.crt" 2>/dev/null
+  local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$NODE")
+  sed "s#certificate-authority: .*#certificate-authority: $work/other.crt#" "$kc" > "$work/wrong-ca"
+  set +e; out=$(timeout 20 "$systemk" run --kubeconfig "$work/wrong-ca" --nodename "$NODE" --node-ip 127.0.0.1 2>&1); rc=$?; set -e
+  [[ $rc == 1 && $out == *"certificate verify failed"* ]] || fail "wrong CA: rc=$rc $out"
+  grep -c 'error' <<<"$out" | grep -qx 1 || fail "wrong CA should say so in one error line: $out"
+  # Unreachable server: keeps retrying quietly, never crashes.
+  sed "s#server: .*#server: https://127.0.0.1:1#" "$kc" > "$work/unreachable"
+  set +e; out=$(timeout 8 "$systemk" run --kubeconfig "$work/unreachable" --nodename "$NODE" --node-ip 127.0.0.1 2>&1); rc=$?; set -e
+  [[ $rc == 124 ]] || fail "unreachable server: expected to keep retrying, rc=$rc $out"
+  [[ $out == *"Connection refused"* ]] || fail "unreachable server: no clear error: $out"
+  (( $(grep -c -i 'warn' <<<"$out") <= 3 )) || fail "unreachable server: too chatty: $out"
+  rm -rf "$work"
+  echo "bad kubeconfig, wrong CA and unreachable server each give a clear error"
+}
+
+case "${1:-}" in
+  node_registers_ready|lease_renews|stop_marks_unknown_restart_recovers|apiserver_restart|resource_usage|bad_configuration)
+    "case_$1" ;;
+  *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
+esac
