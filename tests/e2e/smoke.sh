@@ -70,7 +70,7 @@ case_rendered_units_run_exactly() {
   local cursor; cursor=$(node journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
   node systemctl start "$unit"
   for _ in $(seq 1 40); do
-    [[ $(node systemctl show -p ActiveState --value "$unit") == inactive ]] && break; sleep 0.25
+    [[ $(node systemctl show -p SubState --value "$unit") == exited ]] && break; sleep 0.25
   done
   [[ $(node systemctl show -p Result --value "$unit") == success ]] || fail "unit did not succeed"
   [[ -z $(node systemctl show -p ExecStartPre --value "$unit") ]] || fail "a value added ExecStartPre"

@@ -131,7 +131,7 @@ int render_command(const std::vector<std::string> &args) {
             in.node = &node;
             in.objects = &offline;
             in.images = pods::resolve_images(pod, registry, true);
-            in.volumes = pods::prepare_volumes(pod, registry, node, true);
+            in.volumes = pods::prepare_volumes(pod, registry, node, true, offline);
             for (const auto &u : units::synthesize_pod_units(in)) {
                 const auto text = units::write_unit(u.unit);
                 for (const auto &w : u.warnings) std::cerr << "systemk render: " << u.name << ": warning: " << w << "\n";

@@ -15,6 +15,8 @@
 #include "kube/referenced_objects.h"
 #include "node/addresses.h"
 #include "node/node_agent.h"
+#include "pods/reconciler.h"
+#include "systemd/unit_manager.h"
 
 #ifndef SYSTEMK_VERSION
 #define SYSTEMK_VERSION "0.0.0"
@@ -43,6 +45,7 @@ std::vector<OptionSpec> run_specs() {
         {"--override-root-uid", {}, true, "run containers that ask for uid 0 as this uid instead"},
         {"--state-dir", {}, true, "where pod data lives (default /var/lib/systemk)"},
         {"--max-pods", {}, true, "pods capacity to report (default 110)"},
+        {"--unit-dir", {}, true, "where pod unit files are written (default /run/systemd/system)"},
     };
     for (auto &p : plugin_option_specs()) specs.push_back(p);
     specs.push_back({"--help", {"-h"}, false, "show this help"});
@@ -147,11 +150,36 @@ int run_command(const std::vector<std::string> &raw_args) {
     spdlog::info("systemk {} starting: node={} server={} internalIP={} externalIP={}", SYSTEMK_VERSION, settings.name,
                  kubeconfig.server, settings.addresses.internal_ip, settings.addresses.external_ip);
 
+    plugins::PluginRegistry plugin_registry;
+    load_plugins(options, plugin_registry);
+    std::unique_ptr<systemd::UnitManager> unit_manager;
+    try {
+        unit_manager = std::make_unique<systemd::UnitManager>(io, options.get_or("--unit-dir", "/run/systemd/system"));
+    } catch (const std::exception &e) {
+        spdlog::error("systemd is not usable ({}); the node stays NotReady and runs no pods", e.what());
+    }
+    pods::NodeContext node_context;
+    node_context.node_name = settings.name;
+    node_context.internal_ip = settings.addresses.internal_ip;
+    node_context.external_ip = settings.addresses.external_ip;
+    node_context.api_server_host = kubeconfig.host;
+    node_context.api_server_port = kubeconfig.port;
+    node_context.state_dir = state_dir;
+    if (const auto uid = options.get("--override-root-uid")) node_context.override_root_uid = std::stoll(*uid);
+
     kube::ObjectCache pods;
     kube::ReferencedObjects referenced(*client, io.get_executor());
+    std::unique_ptr<pods::Reconciler> reconciler;
+    if (unit_manager) {
+        reconciler = std::make_unique<pods::Reconciler>(io, *client, *unit_manager, plugin_registry, node_context, pods,
+                                                        referenced);
+        unit_manager->on_change([&](const std::string &unit) { reconciler->unit_changed(unit); });
+        referenced.config_maps().set_listener([&](const std::string &key, const boost::json::object *) { reconciler->object_changed(key); });
+        referenced.secrets().set_listener([&](const std::string &key, const boost::json::object *) { reconciler->object_changed(key); });
+    }
     pods.set_listener([&](const std::string &key, const boost::json::object *pod) {
         referenced.update_pod(key, pod);
-        spdlog::debug("pod={} {}", key, pod ? "changed" : "gone");
+        if (reconciler) reconciler->enqueue(key);
     });
     auto pod_informer = std::make_shared<kube::Informer>(
         *client, "/api/v1/pods", "fieldSelector=" + kube::url_encode("spec.nodeName=" + settings.name), pods, "pods");
@@ -175,6 +203,7 @@ int run_command(const std::vector<std::string> &raw_args) {
                 wait.expires_after(100ms);
                 co_await wait.async_wait(asio::use_awaitable);
             }
+            if (reconciler) reconciler->start();
             co_await agent.register_node();
             lease = std::make_unique<node::LeaseKeeper>(kubeconfig, settings.name, agent.node_uid());
             lease->start();

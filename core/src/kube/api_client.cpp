@@ -187,7 +187,8 @@ asio::awaitable<void> ApiClient::stream(std::string target, std::function<void(s
         parser.get().body().data = chunk;
         parser.get().body().size = sizeof chunk;
         tcp.expires_after(idle_timeout);
-        auto [ec, n] = co_await http::async_read(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        // read_some: hand over each chunk as it arrives instead of waiting for a full buffer.
+        auto [ec, n] = co_await http::async_read_some(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
         (void)n;
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::end_of_stream || ec == asio::error::eof) break;

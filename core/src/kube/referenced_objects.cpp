@@ -85,6 +85,14 @@ void ReferencedObjects::update_pod(const std::string &pod_key, const json::objec
     else before = now;
 }
 
+bool ReferencedObjects::synced_for(const json::object &pod) const {
+    for (const auto &ref : references_of(pod)) {
+        const auto it = watches_.find(ref);
+        if (it == watches_.end() || !it->second->synced()) return false;
+    }
+    return true;
+}
+
 void ReferencedObjects::acquire(const ObjectRef &ref) {
     if (counts_[ref]++ > 0) return;
     auto &cache = ref.kind == "secrets" ? secrets_ : config_maps_;

@@ -33,6 +33,8 @@ public:
     ObjectCache &config_maps() { return config_maps_; }
     ObjectCache &secrets() { return secrets_; }
     size_t watch_count() const { return watches_.size(); }
+    // Whether every object the pod references has been listed at least once (absent or not).
+    bool synced_for(const boost::json::object &pod) const;
 
 private:
     void acquire(const ObjectRef &ref);

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kube/kubeconfig.h"
 #include "pods/json_access.h"
 #include "units/package_unit.h"
 
@@ -10,6 +11,8 @@ namespace systemk::pods {
 namespace {
 
 namespace json = boost::json;
+
+std::string kube_base64(const std::string &bytes) { return kube::base64_encode(bytes); }
 
 json::object pod_reference(const json::object &pod) {
     const auto &meta = as_object(pod.at("metadata"), "metadata");
@@ -75,13 +78,110 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
     return out;
 }
 
+namespace {
+
+json::object encode_data(const ObjectLookup::Data &data) {
+    json::object out;
+    for (const auto &[k, v] : data) out[k] = kube_base64(v);
+    return out;
+}
+
+// The data of one configMap/secret source, or nullopt when it is optional and absent.
+std::optional<json::object> source_data(const json::object &source, bool secret, const json::object &pod,
+                                        const std::string &path, const ObjectLookup &objects) {
+    const auto name = optional_string(source, secret ? "secretName" : "name", path)
+                          .value_or(optional_string(source, "name", path).value_or(""));
+    if (name.empty()) throw SpecError(path, "names no " + std::string(secret ? "secret" : "configMap"));
+    const bool optional = optional_bool(source, "optional", path).value_or(false);
+    const auto ns = pod_reference(pod).at("namespace").as_string();
+    if (!objects.online()) return json::object{};
+    const auto data = secret ? objects.secret(std::string(ns), name) : objects.config_map(std::string(ns), name);
+    if (!data) {
+        if (optional) return std::nullopt;
+        throw SpecError(path, std::string(secret ? "secret" : "configMap") + " '" + name + "' not found");
+    }
+    return encode_data(*data);
+}
+
+std::string field_value(const json::object &pod, const std::string &field) {
+    const auto &meta = as_object(pod.at("metadata"), "metadata");
+    if (field == "metadata.name" || field == "metadata.namespace" || field == "metadata.uid")
+        return optional_string(meta, field.substr(9), "metadata").value_or("");
+    for (const char *m : {"labels", "annotations"}) {
+        if (field != std::string("metadata.") + m) continue;
+        std::string out;
+        if (const auto *map = optional_object(meta, m, "metadata"))
+            for (const auto &kv : *map)
+                if (kv.value().is_string()) out += std::string(kv.key()) + "=\"" + std::string(kv.value().get_string()) + "\"\n";
+        return out;
+    }
+    throw SpecError(field, "unsupported downwardAPI field");
+}
+
+// Resolves what a volume projects into {"data": {...}} or {"sources": [...]} for the plugin.
+void add_volume_content(json::object &request, const json::object &volume, const std::string &type,
+                        const json::object &pod, const std::string &path, const ObjectLookup &objects) {
+    if (type == "configMap" || type == "secret") {
+        const auto &source = as_object(volume.at(type), join_path(path, type));
+        const auto data = source_data(source, type == "secret", pod, join_path(path, type), objects);
+        request["data"] = data ? *data : json::object{};
+        request["absent"] = !data.has_value();
+    } else if (type == "downwardAPI" || type == "projected") {
+        const auto &spec = as_object(volume.at(type), join_path(path, type));
+        json::array sources;
+        auto downward = [&](const json::object &d, const std::string &dpath) {
+            json::object data;
+            json::array items;
+            if (const auto *list = optional_array(d, "items", dpath))
+                for (size_t i = 0; i < list->size(); ++i) {
+                    const auto ipath = index_path(join_path(dpath, "items"), i);
+                    const auto &item = as_object((*list)[i], ipath);
+                    const auto file = required_string(item, "path", ipath);
+                    const auto *ref = optional_object(item, "fieldRef", ipath);
+                    if (!ref) throw SpecError(ipath, "only fieldRef items are supported");
+                    data[file] = kube_base64(field_value(pod, required_string(*ref, "fieldPath", join_path(ipath, "fieldRef"))));
+                    json::object it{{"key", file}, {"path", file}};
+                    if (const auto *mode = item.if_contains("mode")) it["mode"] = *mode;
+                    items.push_back(it);
+                }
+            return json::object{{"data", data}, {"items", items}};
+        };
+        if (type == "downwardAPI") {
+            auto src = downward(spec, join_path(path, type));
+            request["data"] = src["data"];
+            request["volume"].as_object()["downwardAPI"].as_object()["items"] = src["items"];
+            return;
+        }
+        if (const auto *list = optional_array(spec, "sources", join_path(path, type)))
+            for (size_t i = 0; i < list->size(); ++i) {
+                const auto spath = index_path(join_path(join_path(path, type), "sources"), i);
+                const auto &src = as_object((*list)[i], spath);
+                if (const auto *cm = optional_object(src, "configMap", spath)) {
+                    const auto data = source_data(*cm, false, pod, join_path(spath, "configMap"), objects);
+                    if (data) sources.push_back(json::object{{"data", *data}, {"items", cm->contains("items") ? cm->at("items") : json::array{}}});
+                } else if (const auto *sec = optional_object(src, "secret", spath)) {
+                    const auto data = source_data(*sec, true, pod, join_path(spath, "secret"), objects);
+                    if (data) sources.push_back(json::object{{"data", *data}, {"items", sec->contains("items") ? sec->at("items") : json::array{}}});
+                } else if (const auto *d = optional_object(src, "downwardAPI", spath)) {
+                    sources.push_back(downward(*d, join_path(spath, "downwardAPI")));
+                } else {
+                    throw SpecError(spath, "unsupported projected source (serviceAccountToken comes with TokenRequest support)");
+                }
+            }
+        request["sources"] = sources;
+    }
+}
+
+}  // namespace
+
 std::string volume_directory(const NodeContext &node, const std::string &pod_uid, const std::string &name) {
     return node.state_dir + "/pods/" + pod_uid + "/volumes/" + name;
 }
 
 std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object &pod,
                                                              const plugins::PluginRegistry &plugins,
-                                                             const NodeContext &node, bool dry_run) {
+                                                             const NodeContext &node, bool dry_run,
+                                                             const ObjectLookup &objects) {
     std::map<std::string, units::PreparedVolume> out;
     const auto &spec = as_object(pod.at("spec"), "spec");
     const auto *list = optional_array(spec, "volumes", "spec");
@@ -102,6 +202,7 @@ std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object 
         json::object request{{"pod", ref}, {"volume", volume}, {"type", type},
                              {"directory", volume_directory(node, uid, name)}, {"uid", -1}, {"gid", -1},
                              {"dryRun", dry_run}};
+        add_volume_content(request, volume, type, pod, path, objects);
         try {
             const auto result = handler->prepare(request).as_object();
             units::PreparedVolume prepared;

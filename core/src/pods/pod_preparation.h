@@ -8,6 +8,7 @@
 
 #include "plugins/plugin_loader.h"
 #include "pods/node_context.h"
+#include "pods/object_lookup.h"
 #include "units/synthesis.h"
 
 namespace systemk::pods {
@@ -16,10 +17,13 @@ namespace systemk::pods {
 std::map<std::string, units::ResolvedImage> resolve_images(const boost::json::object &pod,
                                                            const plugins::PluginRegistry &plugins, bool dry_run);
 
-// Throws SpecError naming the volume for unknown types or handler failures.
+// Throws SpecError naming the volume for unknown types or handler failures. configMap, secret,
+// projected and downwardAPI content is resolved here (from `objects`) and handed to the plugin
+// as data; a missing non-optional object is an error.
 std::map<std::string, units::PreparedVolume> prepare_volumes(const boost::json::object &pod,
                                                              const plugins::PluginRegistry &plugins,
-                                                             const NodeContext &node, bool dry_run);
+                                                             const NodeContext &node, bool dry_run,
+                                                             const ObjectLookup &objects);
 
 // The directory systemk gives volume `name` of pod `uid`.
 std::string volume_directory(const NodeContext &node, const std::string &pod_uid, const std::string &name);

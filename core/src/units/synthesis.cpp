@@ -218,6 +218,9 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     }
     // systemk applies restartPolicy itself, with the kubelet's back-off.
     service.add("Restart", "no");
+    // Keeps a finished container's unit (exit code, timestamps) instead of letting systemd
+    // garbage-collect it: pod status after exit and after an agent restart depends on it.
+    service.add("RemainAfterExit", "yes");
     for (const auto &[name, value] : env.vars) {
         try {
             service.add("Environment", quote_environment(name, value));

@@ -1,0 +1,256 @@
+#include "systemd/unit_manager.h"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace systemk::systemd {
+namespace {
+
+constexpr const char *kService = "org.freedesktop.systemd1";
+constexpr const char *kManagerPath = "/org/freedesktop/systemd1";
+constexpr const char *kManager = "org.freedesktop.systemd1.Manager";
+constexpr const char *kUnitIface = "org.freedesktop.systemd1.Unit";
+constexpr const char *kServiceIface = "org.freedesktop.systemd1.Service";
+constexpr const char *kUnitPrefixPath = "/org/freedesktop/systemd1/unit";
+
+struct BusError {
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    ~BusError() { sd_bus_error_free(&e); }
+    std::string text(int r) const { return e.message ? e.message : std::strerror(-r); }
+};
+
+std::string get_string(sd_bus *bus, const std::string &path, const char *iface, const char *prop) {
+    BusError err;
+    char *out = nullptr;
+    const int r = sd_bus_get_property_string(bus, kService, path.c_str(), iface, prop, &err.e, &out);
+    if (r < 0) return {};
+    std::string s(out ? out : "");
+    free(out);
+    return s;
+}
+
+template <typename T>
+T get_trivial(sd_bus *bus, const std::string &path, const char *iface, const char *prop, char type) {
+    BusError err;
+    T value{};
+    if (sd_bus_get_property_trivial(bus, kService, path.c_str(), iface, prop, &err.e, type, &value) < 0) return T{};
+    return value;
+}
+
+}  // namespace
+
+UnitManager::UnitManager(boost::asio::io_context &io, std::filesystem::path unit_dir)
+    : fd_(io), unit_dir_(std::move(unit_dir)) {
+    int r = sd_bus_open_system(&bus_);
+    if (r < 0) throw SystemdError(std::string("cannot connect to the system bus: ") + std::strerror(-r));
+    std::filesystem::create_directories(unit_dir_);
+    // Ask systemd to emit signals, and listen for changes of units and finished jobs.
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "Subscribe", &err.e, &reply, "");
+    sd_bus_message_unref(reply);
+    if (r < 0) throw SystemdError("systemd Subscribe failed: " + err.text(r));
+    r = sd_bus_match_signal(bus_, &props_slot_, kService, nullptr, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                            &UnitManager::on_properties_changed, this);
+    if (r < 0) throw SystemdError(std::string("cannot watch unit changes: ") + std::strerror(-r));
+    r = sd_bus_match_signal(bus_, &jobs_slot_, kService, kManagerPath, kManager, "JobRemoved", &UnitManager::on_job_removed, this);
+    if (r < 0) throw SystemdError(std::string("cannot watch systemd jobs: ") + std::strerror(-r));
+    fd_.assign(::dup(sd_bus_get_fd(bus_)));
+    watch_bus();
+}
+
+UnitManager::~UnitManager() {
+    boost::system::error_code ec;
+    fd_.cancel(ec);
+    fd_.close(ec);
+    sd_bus_slot_unref(props_slot_);
+    sd_bus_slot_unref(jobs_slot_);
+    sd_bus_flush_close_unref(bus_);
+}
+
+void UnitManager::on_change(std::function<void(const std::string &)> callback) { callback_ = std::move(callback); }
+
+void UnitManager::watch_bus() {
+    fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code &ec) {
+        if (ec) return;
+        process_bus();
+        watch_bus();
+    });
+}
+
+void UnitManager::process_bus() {
+    for (;;) {
+        const int r = sd_bus_process(bus_, nullptr);
+        if (r < 0) {
+            spdlog::error("systemd bus processing failed: {}", std::strerror(-r));
+            return;
+        }
+        if (r == 0) return;
+    }
+}
+
+int UnitManager::on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *) {
+    auto *self = static_cast<UnitManager *>(userdata);
+    const char *path = sd_bus_message_get_path(m);
+    if (!path || !self->callback_) return 0;
+    char *name = nullptr;
+    if (sd_bus_path_decode(path, kUnitPrefixPath, &name) > 0 && name) {
+        std::string unit(name);
+        free(name);
+        if (unit.rfind("systemk.", 0) == 0) self->callback_(unit);
+    }
+    return 0;
+}
+
+int UnitManager::on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *) {
+    auto *self = static_cast<UnitManager *>(userdata);
+    uint32_t id = 0;
+    const char *job = nullptr, *unit = nullptr, *result = nullptr;
+    if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0 || !unit || !self->callback_) return 0;
+    if (std::string(unit).rfind("systemk.", 0) == 0) self->callback_(unit);
+    return 0;
+}
+
+std::string UnitManager::version() { return get_string(bus_, kManagerPath, kManager, "Version"); }
+
+std::vector<std::string> UnitManager::list_units(const std::string &pattern) {
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    sd_bus_message *req = nullptr;
+    std::vector<std::string> out;
+    int r = sd_bus_message_new_method_call(bus_, &req, kService, kManagerPath, kManager, "ListUnitsByPatterns");
+    if (r >= 0) r = sd_bus_message_append_strv(req, nullptr);
+    if (r >= 0) {
+        char *patterns[] = {const_cast<char *>(pattern.c_str()), nullptr};
+        r = sd_bus_message_append_strv(req, patterns);
+    }
+    if (r >= 0) r = sd_bus_call(bus_, req, 0, &err.e, &reply);
+    sd_bus_message_unref(req);
+    if (r < 0) throw SystemdError("ListUnitsByPatterns failed: " + err.text(r));
+    r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+    const char *name = nullptr, *s1, *s2, *s3, *s4, *s5, *o1, *s6, *o2;
+    uint32_t u = 0;
+    while (r >= 0 && sd_bus_message_read(reply, "(ssssssouso)", &name, &s1, &s2, &s3, &s4, &s5, &o1, &u, &s6, &o2) > 0)
+        out.emplace_back(name);
+    sd_bus_message_unref(reply);
+    return out;
+}
+
+std::vector<std::string> UnitManager::unit_files(const std::string &prefix) const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(unit_dir_, ec)) {
+        const auto name = e.path().filename().string();
+        if (name.rfind(prefix, 0) == 0 && name.size() > 8 && name.compare(name.size() - 8, 8, ".service") == 0)
+            out.push_back(name);
+    }
+    return out;
+}
+
+std::optional<std::string> UnitManager::read_unit_file(const std::string &name) const {
+    std::ifstream in(unit_dir_ / name);
+    if (!in) return std::nullopt;
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void UnitManager::write_unit_file(const std::string &name, const std::string &content) {
+    const auto target = unit_dir_ / name;
+    const auto tmp = unit_dir_ / ("." + name + ".tmp");
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << content;
+        if (!out) throw SystemdError("cannot write " + tmp.string());
+    }
+    std::filesystem::rename(tmp, target);
+    reload_pending_ = true;
+}
+
+void UnitManager::remove_unit_file(const std::string &name) {
+    std::error_code ec;
+    if (std::filesystem::remove(unit_dir_ / name, ec)) reload_pending_ = true;
+}
+
+void UnitManager::reload_if_needed() {
+    if (!reload_pending_) return;
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    const auto start = std::chrono::steady_clock::now();
+    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "Reload", &err.e, &reply, "");
+    sd_bus_message_unref(reply);
+    if (r < 0) throw SystemdError("daemon-reload failed: " + err.text(r));
+    reload_pending_ = false;
+    spdlog::debug("systemd daemon-reload took {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                          std::chrono::steady_clock::now() - start).count());
+}
+
+std::string UnitManager::unit_path(const std::string &name) {
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "LoadUnit", &err.e, &reply, "s", name.c_str());
+    if (r < 0) throw SystemdError("LoadUnit " + name + " failed: " + err.text(r));
+    const char *path = nullptr;
+    std::string out;
+    if (sd_bus_message_read(reply, "o", &path) >= 0 && path) out = path;
+    sd_bus_message_unref(reply);
+    return out;
+}
+
+UnitState UnitManager::state(const std::string &name) {
+    const auto path = unit_path(name);
+    UnitState s;
+    s.name = name;
+    s.load_state = get_string(bus_, path, kUnitIface, "LoadState");
+    s.active_state = get_string(bus_, path, kUnitIface, "ActiveState");
+    s.sub_state = get_string(bus_, path, kUnitIface, "SubState");
+    s.fragment_path = get_string(bus_, path, kUnitIface, "FragmentPath");
+    s.need_daemon_reload = get_trivial<int>(bus_, path, kUnitIface, "NeedDaemonReload", 'b') != 0;
+    if (s.load_state != "loaded") return s;
+    s.result = get_string(bus_, path, kServiceIface, "Result");
+    s.exit_code = get_trivial<int32_t>(bus_, path, kServiceIface, "ExecMainCode", 'i');
+    s.exit_status = get_trivial<int32_t>(bus_, path, kServiceIface, "ExecMainStatus", 'i');
+    s.main_pid = get_trivial<uint32_t>(bus_, path, kServiceIface, "MainPID", 'u');
+    s.started_usec = get_trivial<uint64_t>(bus_, path, kServiceIface, "ExecMainStartTimestamp", 't');
+    s.exited_usec = get_trivial<uint64_t>(bus_, path, kServiceIface, "ExecMainExitTimestamp", 't');
+    return s;
+}
+
+void UnitManager::start(const std::string &name) {
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "StartUnit", &err.e, &reply, "ss", name.c_str(), "replace");
+    sd_bus_message_unref(reply);
+    if (r < 0) throw SystemdError("starting " + name + " failed: " + err.text(r));
+}
+
+void UnitManager::restart(const std::string &name) {
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "RestartUnit", &err.e, &reply, "ss", name.c_str(), "replace");
+    sd_bus_message_unref(reply);
+    if (r < 0) throw SystemdError("restarting " + name + " failed: " + err.text(r));
+}
+
+void UnitManager::stop(const std::string &name) {
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "StopUnit", &err.e, &reply, "ss", name.c_str(), "replace");
+    sd_bus_message_unref(reply);
+    if (r < 0 && !sd_bus_error_has_name(&err.e, "org.freedesktop.systemd1.NoSuchUnit"))
+        throw SystemdError("stopping " + name + " failed: " + err.text(r));
+}
+
+void UnitManager::reset_failed(const std::string &name) {
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    sd_bus_call_method(bus_, kService, kManagerPath, kManager, "ResetFailedUnit", &err.e, &reply, "s", name.c_str());
+    sd_bus_message_unref(reply);
+}
+
+}  // namespace systemk::systemd
