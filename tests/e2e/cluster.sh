@@ -89,7 +89,8 @@ start_apiserver() {
     --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
     --enable-bootstrap-token-auth=true --allow-privileged=true \
     --kubelet-client-certificate="$PKI/kubelet-client.crt" --kubelet-client-key="$PKI/kubelet-client.key" \
-    --kubelet-certificate-authority="$PKI/ca.crt"
+    --kubelet-certificate-authority="$PKI/ca.crt" \
+    --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname
 }
 
 up() {
