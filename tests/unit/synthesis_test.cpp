@@ -223,3 +223,23 @@ TEST(Synthesis, ResourcesAndIdentity) {
     EXPECT_EQ(s.last("MemoryLow"), "33554432");
     EXPECT_TRUE(s.last("CPUWeight"));
 }
+
+TEST(Synthesis, CapabilitiesAndNamedUsers) {
+    const auto r = render(
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {windowsOptions: {runAsUserName: www-data}, runAsNonRoot: true}\n"
+        "  containers:\n  - name: a\n    image: /bin/true\n"
+        "    securityContext: {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}\n",
+        {{"a", path_image("/bin/true")}});
+    const auto &s = *r.reparsed[0].find("Service");
+    EXPECT_EQ(s.last("User"), "www-data");
+    EXPECT_EQ(s.last("CapabilityBoundingSet"), "CAP_NET_BIND_SERVICE");
+    EXPECT_EQ(s.last("AmbientCapabilities"), "CAP_NET_BIND_SERVICE");
+    EXPECT_THROW(render("kind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsNonRoot: true}\n"
+                        "  containers:\n  - {name: a, image: /bin/true}\n",
+                        {{"a", path_image("/bin/true")}}),
+                 pods::SpecError);
+    EXPECT_THROW(render("kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: /bin/true\n"
+                        "    securityContext: {capabilities: {add: [\"X\\nExecStartPre=/bin/false\"]}}\n",
+                        {{"a", path_image("/bin/true")}}),
+                 pods::SpecError);
+}

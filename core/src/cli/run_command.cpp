@@ -156,7 +156,7 @@ int run_command(const std::vector<std::string> &raw_args) {
     try {
         unit_manager = std::make_unique<systemd::UnitManager>(io, options.get_or("--unit-dir", "/run/systemd/system"));
     } catch (const std::exception &e) {
-        spdlog::error("systemd is not usable ({}); the node stays NotReady and runs no pods", e.what());
+        spdlog::warn("systemd is not usable ({}); the node stays NotReady and runs no pods", e.what());
     }
     pods::NodeContext node_context;
     node_context.node_name = settings.name;

@@ -189,6 +189,14 @@ std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object 
     const auto ref = pod_reference(pod);
     const std::string uid = ref.at("uid").as_string().empty() ? std::string(ref.at("name").as_string())
                                                               : std::string(ref.at("uid").as_string());
+    // Volumes belong to the pod's user (runAsUser) and group (fsGroup, else runAsGroup).
+    int64_t owner_uid = -1, owner_gid = -1;
+    if (const auto *sc = optional_object(spec, "securityContext", "spec")) {
+        owner_uid = optional_int(*sc, "runAsUser", "spec.securityContext").value_or(-1);
+        owner_gid = optional_int(*sc, "fsGroup", "spec.securityContext")
+                        .value_or(optional_int(*sc, "runAsGroup", "spec.securityContext").value_or(-1));
+    }
+    if (owner_uid == 0 && node.override_root_uid) owner_uid = *node.override_root_uid;
     for (size_t i = 0; i < list->size(); ++i) {
         const auto path = index_path("spec.volumes", i);
         const auto &volume = as_object((*list)[i], path);
@@ -200,7 +208,7 @@ std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object 
         const auto *handler = plugins.volume_handler_for(type);
         if (!handler) throw SpecError(join_path(path, type), "volume type '" + type + "' is not supported by any plugin");
         json::object request{{"pod", ref}, {"volume", volume}, {"type", type},
-                             {"directory", volume_directory(node, uid, name)}, {"uid", -1}, {"gid", -1},
+                             {"directory", volume_directory(node, uid, name)}, {"uid", owner_uid}, {"gid", owner_gid},
                              {"dryRun", dry_run}};
         add_volume_content(request, volume, type, pod, path, objects);
         try {

@@ -189,7 +189,6 @@ void Reconciler::remove_orphans(const std::string &key) {
         std::error_code ec;
         std::filesystem::remove_all(std::filesystem::path(node_.state_dir) / "pods" / uid, ec);
     }
-    units_.reload_if_needed();
 }
 
 void Reconciler::prepare(PodRuntime &rt, const json::object &pod) {
@@ -422,7 +421,6 @@ asio::awaitable<void> Reconciler::terminate(PodRuntime &rt) {
         units_.reset_failed(c.unit);
         unit_owner_.erase(c.unit);
     }
-    units_.reload_if_needed();
     std::error_code ec;
     std::filesystem::remove_all(std::filesystem::path(node_.state_dir) / "pods" / rt.uid, ec);
     const json::object options{{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0},

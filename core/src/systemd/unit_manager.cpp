@@ -173,8 +173,10 @@ void UnitManager::write_unit_file(const std::string &name, const std::string &co
 }
 
 void UnitManager::remove_unit_file(const std::string &name) {
+    // No reload: an inactive unit whose file is gone is garbage-collected by systemd, and a
+    // later unit of the same name is reloaded when it is written (NeedDaemonReload).
     std::error_code ec;
-    if (std::filesystem::remove(unit_dir_ / name, ec)) reload_pending_ = true;
+    std::filesystem::remove(unit_dir_ / name, ec);
 }
 
 void UnitManager::reload_if_needed() {

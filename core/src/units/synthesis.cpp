@@ -115,6 +115,49 @@ std::optional<int64_t> security_int(const json::object *container_sc, const json
     return std::nullopt;
 }
 
+// "NET_ADMIN" or "CAP_NET_ADMIN" -> "CAP_NET_ADMIN"; anything else is refused.
+std::string capability_name(const json::value &v, const std::string &path) {
+    auto name = pods::as_string(v, path);
+    for (auto &ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (!name.starts_with("CAP_")) name = "CAP_" + name;
+    for (char ch : name.substr(4))
+        if (!((ch >= 'A' && ch <= 'Z') || ch == '_')) throw SpecError(path, "'" + name + "' is not a capability name");
+    return name;
+}
+
+// capabilities.drop narrows the bounding set ("ALL" empties it); capabilities.add grants
+// ambient capabilities so that non-root users get them too.
+void add_capabilities(UnitSection &service, const json::object &sc, const std::string &path) {
+    const auto *caps = pods::optional_object(sc, "capabilities", path);
+    if (!caps) return;
+    const auto cpath = path + ".capabilities";
+    std::vector<std::string> add, drop;
+    bool drop_all = false;
+    if (const auto *list = pods::optional_array(*caps, "add", cpath))
+        for (size_t i = 0; i < list->size(); ++i) add.push_back(capability_name((*list)[i], index_path(cpath + ".add", i)));
+    if (const auto *list = pods::optional_array(*caps, "drop", cpath))
+        for (size_t i = 0; i < list->size(); ++i) {
+            const auto name = capability_name((*list)[i], index_path(cpath + ".drop", i));
+            if (name == "CAP_ALL") drop_all = true;
+            else drop.push_back(name);
+        }
+    auto join = [](const std::vector<std::string> &v) {
+        std::string out;
+        for (const auto &x : v) out += (out.empty() ? "" : " ") + x;
+        return out;
+    };
+    if (drop_all) service.add("CapabilityBoundingSet", add.empty() ? "" : join(add));
+    else if (!drop.empty()) service.add("CapabilityBoundingSet", "~" + join(drop));
+    if (!add.empty()) service.add("AmbientCapabilities", join(add));
+}
+
+bool is_valid_user_name(std::string_view name) {
+    if (name.empty() || name.size() > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return false;
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+    return true;
+}
+
 void add_identity(UnitSection &service, const json::object &container, const std::string &path,
                   const json::object *pod_sc, const pods::NodeContext &node) {
     const auto *sc = pods::optional_object(container, "securityContext", path);
@@ -126,7 +169,21 @@ void add_identity(UnitSection &service, const json::object &container, const std
     if (uid && *uid == 0 && node.override_root_uid) uid = node.override_root_uid;
     if (uid && *uid < 0) throw SpecError(path + ".securityContext.runAsUser", "must not be negative");
     if (gid && *gid < 0) throw SpecError(path + ".securityContext.runAsGroup", "must not be negative");
-    if (non_root && (!uid || *uid == 0))
+    // The original systemk's way to name a user: windowsOptions.runAsUserName. systemd then
+    // uses that user's primary group unless runAsGroup says otherwise.
+    std::optional<std::string> user_name;
+    for (const auto *ctx : {sc, pod_sc}) {
+        if (!ctx || user_name) continue;
+        if (const auto *win = pods::optional_object(*ctx, "windowsOptions", "securityContext"))
+            user_name = pods::optional_string(*win, "runAsUserName", "securityContext.windowsOptions");
+    }
+    if (user_name && !uid) {
+        if (!is_valid_user_name(*user_name))
+            throw SpecError(path + ".securityContext.windowsOptions.runAsUserName", "'" + *user_name + "' is not a valid user name");
+        service.add("User", *user_name);
+    }
+    const bool named_non_root = user_name && !uid && *user_name != "root";
+    if (non_root && !named_non_root && (!uid || *uid == 0))
         throw SpecError(path + ".securityContext.runAsNonRoot", "container would run as root; set runAsUser");
     if (uid) service.add("User", std::to_string(*uid));
     if (gid) service.add("Group", std::to_string(*gid));
@@ -144,6 +201,7 @@ void add_identity(UnitSection &service, const json::object &container, const std
         }
     if (sc && pods::optional_bool(*sc, "allowPrivilegeEscalation", path + ".securityContext") == false)
         service.add("NoNewPrivileges", "yes");
+    if (sc) add_capabilities(service, *sc, path + ".securityContext");
 }
 
 void add_mounts(UnitSection &service, const json::object &container, const std::string &path,
