@@ -149,6 +149,21 @@ case_agent_kill_adopts() {
   echo "agent killed with SIGKILL and restarted: container kept MainPID $pid, status unchanged"
 }
 
+case_deleted_while_agent_down() {
+  setup_ns
+  run_pod orphan Always "exec sleep 100000"
+  wait_until 60 "orphan Running" phase_is orphan Running
+  local uid; uid=$(jp pod/orphan '{.metadata.uid}')
+  node systemctl stop systemk
+  k delete pod orphan --grace-period=0 --force >/dev/null 2>&1
+  [[ $(node systemctl is-active "systemk.$NS.orphan.main.service") == active ]] || fail "unit should still run while the agent is down"
+  node systemctl start systemk
+  wait_until 30 "the orphaned unit removed" '[[ $(node systemctl is-active "systemk.$NS.orphan.main.service") != active ]]'
+  node test ! -e "/run/systemd/system/systemk.$NS.orphan.main.service" || fail "orphaned unit file left"
+  node test ! -e "/var/lib/systemk/pods/$uid" || fail "orphaned pod directory left"
+  echo "a pod deleted while the agent was down was cleaned up when it came back"
+}
+
 case_hostile_values() {
   setup_ns
   k delete pod exact --ignore-not-found --wait=true >/dev/null
@@ -215,7 +230,7 @@ POD
 }
 
 case "${1:-}" in
-  examples_run|delete_removes_units|exit_codes_and_restarts|deployment_rollout|agent_kill_adopts|hostile_values|bad_pods_fail_alone)
+  examples_run|delete_removes_units|exit_codes_and_restarts|deployment_rollout|agent_kill_adopts|hostile_values|bad_pods_fail_alone|deleted_while_agent_down)
     "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac

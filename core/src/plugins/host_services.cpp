@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "plugins/https_fetch.h"
+
 namespace systemk::plugins {
 namespace {
 
@@ -25,11 +27,24 @@ int host_config_get(void *ctx, const char *key, systemk_output *value) {
     return 1;
 }
 
-systemk_status host_fetch(void *ctx, const char *url, const char *, systemk_output *error) {
+systemk_status host_fetch(void *ctx, const char *url, const char *dest_path, systemk_output *error) {
     const auto *host = static_cast<const PluginHost *>(ctx);
-    spdlog::warn("plugin={} asked to fetch {}: not available in this build", host->plugin_name(), url ? url : "");
-    systemk_output_puts(error, "HTTPS fetch is not available in this build of systemk");
-    return SYSTEMK_ERR_UNSUPPORTED;
+    if (!url || !dest_path) {
+        systemk_output_puts(error, "fetch needs a URL and a destination path");
+        return SYSTEMK_ERR_INVALID;
+    }
+    FetchOptions options;
+    if (const auto it = host->config().find("systemk.fetch-ca-file"); it != host->config().end()) options.ca_file = it->second;
+    try {
+        https_fetch(url, dest_path, options);
+        spdlog::info("plugin={} fetched {}", host->plugin_name(), url);
+        return SYSTEMK_OK;
+    } catch (const std::exception &e) {
+        const std::string message = std::string("fetching ") + url + " failed: " + e.what();
+        spdlog::warn("plugin={} {}", host->plugin_name(), message);
+        systemk_output_puts(error, message.c_str());
+        return SYSTEMK_ERR_TRANSIENT;
+    }
 }
 
 }  // namespace

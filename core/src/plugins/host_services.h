@@ -16,6 +16,7 @@ public:
     const systemk_host *table() const { return &table_; }
     void set_plugin_name(std::string name) { name_ = std::move(name); }
     const std::string &plugin_name() const { return name_; }
+    // Plugin settings, plus host settings under "systemk." (e.g. systemk.fetch-ca-file).
     const PluginConfig &config() const { return config_; }
 
 private:
