@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "plugins/host_services.h"
+#include "test_pki.h"
 
 using namespace systemk::plugins;
 namespace fs = std::filesystem;
@@ -55,13 +56,7 @@ protected:
     void SetUp() override {
         dir_ = fs::temp_directory_path() / ("systemk-fetch-" + std::to_string(getpid()));
         fs::create_directories(dir_ / "www");
-        const auto d = dir_.string();
-        const std::string cmd =
-            "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -subj /CN=test-ca -days 1 2>/dev/null"
-            " && openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost 2>/dev/null"
-            " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext"
-            " && openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile ext -out srv.crt 2>/dev/null";
-        ASSERT_EQ(std::system(cmd.c_str()), 0);
+        ASSERT_TRUE(systemk::testing::make_test_pki(dir_));
         std::ofstream(dir_ / "www" / "package.deb") << "not really a package\n";
         port_ = free_port();
         pid_ = fork();
