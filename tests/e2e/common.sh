@@ -17,3 +17,26 @@ debian_mirror() {
   echo "${uri:-http://deb.debian.org/debian}"
 }
 log() { echo "e2e: $*" >&2; }
+
+# A pod whose container prints each argument and $HOSTILE base64-encoded, one per line, so that
+# a test can compare exactly what the process received. Usage:
+#   printer_pod METADATA SPEC_LINE VALUE...   (SPEC_LINE: an extra line under spec:, may be empty)
+printer_pod() {
+  local metadata=$1 extra=$2; shift 2
+  echo 'apiVersion: v1'; echo 'kind: Pod'; echo "metadata: $metadata"; echo 'spec:'
+  [[ -n $extra ]] && echo "  $extra"
+  echo '  restartPolicy: Never'; echo '  containers:'
+  echo '  - name: printer'; echo '    image: /bin/sh'
+  echo '    command: ["/bin/sh", "-c", "for a in \"$@\"; do printf \"arg:%s\\n\" \"$(printf %s \"$a\" | base64 -w0)\"; done; printf \"env:%s\\n\" \"$(printf %s \"$HOSTILE\" | base64 -w0)\"", "sh"]'
+  echo '    args:'
+  local v
+  for v in "$@"; do printf '    - %s\n' "$(jq -Rn --arg v "$v" '$v')"; done
+  echo '    env:'
+  printf '    - {name: HOSTILE, value: %s}\n' "$(jq -Rn --arg v "$1" '$v')"
+}
+# What printer_pod's process prints for these argument values (HOSTILE = the first value).
+printer_expected() {
+  local out="" v first=$1
+  for v in "$@"; do out+="arg:$(printf %s "$v" | base64 -w0)"$'\n'; done
+  printf '%senv:%s' "$out" "$(printf %s "$first" | base64 -w0)"
+}

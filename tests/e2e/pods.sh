@@ -149,6 +149,28 @@ case_agent_kill_adopts() {
   echo "agent killed with SIGKILL and restarted: container kept MainPID $pid, status unchanged"
 }
 
+case_grace_period_kill() {
+  setup_ns
+  k delete pod stubborn --ignore-not-found --wait=true >/dev/null
+  k apply -f - >/dev/null <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  $TOLERATION
+  terminationGracePeriodSeconds: 60
+  containers:
+  - {name: main, image: /bin/sh, command: ["/bin/sh", "-c", "trap '' TERM; while true; do sleep 1; done"]}
+POD
+  wait_until 60 "stubborn Running" phase_is stubborn Running
+  local start; start=$(now_ms)
+  k delete pod stubborn --grace-period=3 --wait=true >/dev/null
+  local took=$(( $(now_ms) - start ))
+  echo "measured: a pod ignoring SIGTERM deleted with --grace-period=3 was gone after $took ms"
+  ((took < 5000)) || fail "took longer than grace + 2 s"
+  [[ -z $(node systemctl list-units --all --no-legend "systemk.$NS.stubborn.*") ]] || fail "unit left behind"
+}
+
 case_deleted_while_agent_down() {
   setup_ns
   run_pod orphan Always "exec sleep 100000"
@@ -170,23 +192,12 @@ case_hostile_values() {
   local -a values=($'x\n[Service]\nExecStartPre=/bin/false' '100% of $HOME' 'q"uo'"'"'te and back\slash \\n' '; %n $$')
   local seen3='; %n $'
   local pod; pod=$(mktemp)
-  {
-    echo 'apiVersion: v1'; echo 'kind: Pod'; echo 'metadata: {name: exact}'; echo 'spec:'
-    echo "  $TOLERATION"; echo '  restartPolicy: Never'; echo '  containers:'
-    echo '  - name: printer'; echo '    image: /bin/sh'
-    echo '    command: ["/bin/sh", "-c", "for a in \"$@\"; do printf \"arg:%s\\n\" \"$(printf %s \"$a\" | base64 -w0)\"; done; printf \"env:%s\\n\" \"$(printf %s \"$HOSTILE\" | base64 -w0)\"", "sh"]'
-    echo '    args:'
-    for v in "${values[@]}"; do printf '    - %s\n' "$(jq -Rn --arg v "$v" '$v')"; done
-    echo '    env:'
-    printf '    - {name: HOSTILE, value: %s}\n' "$(jq -Rn --arg v "${values[0]}" '$v')"
-  } > "$pod"
+  printer_pod '{name: exact}' "$TOLERATION" "${values[@]}" > "$pod"
   k apply -f "$pod" >/dev/null; rm -f "$pod"
   wait_until 60 "exact Succeeded" phase_is exact Succeeded
   local unit="systemk.$NS.exact.printer.service"
   [[ -z $(node systemctl show -p ExecStartPre --value "$unit") ]] || fail "a value added ExecStartPre"
-  local expected="" v
-  for v in "${values[0]}" "${values[1]}" "${values[2]}" "$seen3"; do expected+="arg:$(printf %s "$v" | base64 -w0)"$'\n'; done
-  expected+="env:$(printf %s "${values[0]}" | base64 -w0)"
+  local expected; expected=$(printer_expected "${values[0]}" "${values[1]}" "${values[2]}" "$seen3")
   local got; got=$(node journalctl -u "$unit" -o cat --no-pager | grep -E '^(arg|env):' || true)
   [[ $got == "$expected" ]] || fail "values changed: expected"$'\n'"$expected"$'\n'"got"$'\n'"$got"
   echo "a pod's hostile args and env reached its process exactly, through the API and systemd"
@@ -230,7 +241,7 @@ POD
 }
 
 case "${1:-}" in
-  examples_run|delete_removes_units|exit_codes_and_restarts|deployment_rollout|agent_kill_adopts|hostile_values|bad_pods_fail_alone|deleted_while_agent_down)
+  examples_run|delete_removes_units|exit_codes_and_restarts|deployment_rollout|agent_kill_adopts|hostile_values|bad_pods_fail_alone|deleted_while_agent_down|grace_period_kill)
     "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac

@@ -52,17 +52,7 @@ case_rendered_units_run_exactly() {
   local -a seen=("${values[@]}")
   seen[3]='$(NOT_A_VAR) $ %n %%'
   local pod; pod=$(mktemp)
-  {
-    echo 'apiVersion: v1'; echo 'kind: Pod'
-    echo 'metadata: {name: exact-values, namespace: default, uid: e2e-exact}'
-    echo 'spec:'; echo '  restartPolicy: Never'; echo '  containers:'
-    echo '  - name: printer'; echo '    image: /bin/sh'
-    echo '    command: ["/bin/sh", "-c", "for a in \"$@\"; do printf \"arg:%s\\n\" \"$(printf %s \"$a\" | base64 -w0)\"; done; printf \"env:%s\\n\" \"$(printf %s \"$HOSTILE\" | base64 -w0)\"", "sh"]'
-    echo '    args:'
-    for v in "${values[@]}"; do printf '    - %s\n' "$(jq -Rn --arg v "$v" '$v')"; done
-    echo '    env:'
-    printf '    - {name: HOSTILE, value: %s}\n' "$(jq -Rn --arg v "${values[0]}" '$v')"
-  } > "$pod"
+  printer_pod '{name: exact-values, namespace: default, uid: e2e-exact}' '' "${values[@]}" > "$pod"
   "$build/bin/systemk" render -f "$pod" --node-ip 127.0.0.1 -o "$unitdir"
   rm -f "$pod"
   local unit=systemk.default.exact-values.printer.service
@@ -75,9 +65,7 @@ case_rendered_units_run_exactly() {
   [[ $(node systemctl show -p Result --value "$unit") == success ]] || fail "unit did not succeed"
   [[ -z $(node systemctl show -p ExecStartPre --value "$unit") ]] || fail "a value added ExecStartPre"
   local out; out=$(node journalctl -u "$unit" --after-cursor="$cursor" -o cat --no-pager)
-  local expected="" v
-  for v in "${seen[@]}"; do expected+="arg:$(printf %s "$v" | base64 -w0)"$'\n'; done
-  expected+="env:$(printf %s "${values[0]}" | base64 -w0)"
+  local expected; expected=$(printer_expected "${seen[@]}")
   local got; got=$(grep -E '^(arg|env):' <<<"$out")
   [[ $got == "$expected" ]] || fail "values changed on the way:"$'\n'"expected:"$'\n'"$expected"$'\n'"got:"$'\n'"$got"
   node systemctl reset-failed "$unit" 2>/dev/null || true

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <filesystem>
 
 #include "node/node_object.h"
@@ -402,18 +403,28 @@ asio::awaitable<void> Reconciler::write_status(PodRuntime &rt, const json::objec
     rt.last_status = text;
 }
 
-asio::awaitable<void> Reconciler::terminate(PodRuntime &rt) {
+asio::awaitable<void> Reconciler::terminate(PodRuntime &rt, const json::object &pod) {
     if (!rt.stopping) {
         for (const auto &c : rt.containers) units_.stop(c.unit);
         rt.stopping = true;
+        // The deletion's own grace period wins over the unit's TimeoutStopSec when shorter.
+        int64_t grace = 30;
+        if (const auto *meta = pod.if_contains("metadata"); meta && meta->is_object())
+            if (const auto *g = meta->get_object().if_contains("deletionGracePeriodSeconds"); g && g->is_int64())
+                grace = g->get_int64();
+        rt.kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(std::max<int64_t>(grace, 0));
         event(rt, "Normal", "Killing", "Stopping containers");
-        spdlog::info("pod={} stopping {} units", rt.key, rt.containers.size());
+        spdlog::info("pod={} stopping {} units (grace {} s)", rt.key, rt.containers.size(), grace);
     }
-    for (const auto &c : rt.containers) {
-        if (unit_running(units_.state(c.unit))) {
-            schedule(rt.key, 1s);
-            co_return;
+    bool running = false;
+    for (const auto &c : rt.containers) running = running || unit_running(units_.state(c.unit));
+    if (running) {
+        if (std::chrono::steady_clock::now() >= rt.kill_at) {
+            for (const auto &c : rt.containers) units_.kill(c.unit, SIGKILL);
+            spdlog::info("pod={} grace period over: SIGKILL", rt.key);
         }
+        schedule(rt.key, 500ms);
+        co_return;
     }
     remove_orphans(rt.key);
     for (const auto &c : rt.containers) {
@@ -467,7 +478,7 @@ asio::awaitable<void> Reconciler::reconcile(const std::string &key) {
                 // A pod that never ran: nothing to stop.
             }
         }
-        co_await terminate(rt);
+        co_await terminate(rt, *pod);
         co_return;
     }
     if (is_terminal(str_at(*pod, {"status", "phase"}))) co_return;

@@ -56,6 +56,7 @@ private:
         bool prepared = false;
         std::string error_reason, error_message;
         bool stopping = false;
+        std::chrono::steady_clock::time_point kill_at{};  // deletionGracePeriodSeconds runs out
         std::string start_time;
         std::map<std::string, std::pair<bool, std::string>> conditions;  // type -> (status, since)
         std::string last_status;
@@ -64,7 +65,7 @@ private:
 
     boost::asio::awaitable<void> drain();
     boost::asio::awaitable<void> reconcile(const std::string &key);
-    boost::asio::awaitable<void> terminate(PodRuntime &rt);
+    boost::asio::awaitable<void> terminate(PodRuntime &rt, const boost::json::object &pod);
     boost::asio::awaitable<void> write_status(PodRuntime &rt, const boost::json::object &pod);
     void remove_orphans(const std::string &key);
     void prepare(PodRuntime &rt, const boost::json::object &pod);

@@ -223,29 +223,37 @@ UnitState UnitManager::state(const std::string &name) {
     return s;
 }
 
-void UnitManager::start(const std::string &name) {
+// StartUnit/RestartUnit/StopUnit with mode "replace"; returns the bus error name on failure.
+int UnitManager::unit_job(const char *method, const std::string &name, std::string &error) {
     BusError err;
     sd_bus_message *reply = nullptr;
-    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "StartUnit", &err.e, &reply, "ss", name.c_str(), "replace");
+    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, method, &err.e, &reply, "ss", name.c_str(), "replace");
     sd_bus_message_unref(reply);
-    if (r < 0) throw SystemdError("starting " + name + " failed: " + err.text(r));
+    if (r < 0) error = std::string(err.e.name ? err.e.name : "") + ": " + err.text(r);
+    return r;
+}
+
+void UnitManager::start(const std::string &name) {
+    std::string error;
+    if (unit_job("StartUnit", name, error) < 0) throw SystemdError("starting " + name + " failed: " + error);
 }
 
 void UnitManager::restart(const std::string &name) {
-    BusError err;
-    sd_bus_message *reply = nullptr;
-    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "RestartUnit", &err.e, &reply, "ss", name.c_str(), "replace");
-    sd_bus_message_unref(reply);
-    if (r < 0) throw SystemdError("restarting " + name + " failed: " + err.text(r));
+    std::string error;
+    if (unit_job("RestartUnit", name, error) < 0) throw SystemdError("restarting " + name + " failed: " + error);
 }
 
 void UnitManager::stop(const std::string &name) {
+    std::string error;
+    if (unit_job("StopUnit", name, error) < 0 && error.rfind("org.freedesktop.systemd1.NoSuchUnit", 0) != 0)
+        throw SystemdError("stopping " + name + " failed: " + error);
+}
+
+void UnitManager::kill(const std::string &name, int signal) {
     BusError err;
     sd_bus_message *reply = nullptr;
-    const int r = sd_bus_call_method(bus_, kService, kManagerPath, kManager, "StopUnit", &err.e, &reply, "ss", name.c_str(), "replace");
+    sd_bus_call_method(bus_, kService, kManagerPath, kManager, "KillUnit", &err.e, &reply, "ssi", name.c_str(), "all", signal);
     sd_bus_message_unref(reply);
-    if (r < 0 && !sd_bus_error_has_name(&err.e, "org.freedesktop.systemd1.NoSuchUnit"))
-        throw SystemdError("stopping " + name + " failed: " + err.text(r));
 }
 
 void UnitManager::reset_failed(const std::string &name) {

@@ -66,6 +66,8 @@ public:
     void restart(const std::string &name);
     void stop(const std::string &name);
     void reset_failed(const std::string &name);
+    // Sends a signal to every process of the unit.
+    void kill(const std::string &name, int signal);
 
     // Handles signals that synchronous calls queued while waiting for their replies (they do
     // not make the socket readable again). Call after a batch of calls.
@@ -80,6 +82,7 @@ private:
     static int on_properties_changed(::sd_bus_message *m, void *userdata, ::sd_bus_error *);
     static int on_job_removed(::sd_bus_message *m, void *userdata, ::sd_bus_error *);
     std::string unit_path(const std::string &name);
+    int unit_job(const char *method, const std::string &name, std::string &error);
 
     sd_bus *bus_ = nullptr;
     sd_bus_slot *props_slot_ = nullptr;
