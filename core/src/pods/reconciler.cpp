@@ -240,7 +240,10 @@ void Reconciler::prepare(PodRuntime &rt, const json::object &pod) {
 
 void Reconciler::start_unit(PodRuntime &rt, Container &c) {
     const auto &desired = rt.unit_text.at(c.unit);
-    if (units_.read_unit_file(c.unit) != desired) units_.write_unit_file(c.unit, desired);
+    if (units_.read_unit_file(c.unit) != desired) {
+        units_.write_unit_file(c.unit, desired);
+        event(rt, "Normal", "Created", "Created container " + c.name + " as " + c.unit);
+    }
     // systemd loads a new unit file on first reference; a changed one needs a reload.
     const auto s = units_.state(c.unit);
     if (s.load_state != "loaded" || s.need_daemon_reload) units_.reload_if_needed();
