@@ -130,8 +130,25 @@ case_bad_configuration() {
   echo "bad kubeconfig, wrong CA and unreachable server each give a clear error"
 }
 
+case_second_node() {
+  # Several nodes share the host network, each with its own kubelet API port.
+  "$E2E_DIR/node.sh" up node2 "$build" >/dev/null
+  local deadline=$((SECONDS + 30))
+  until [[ $($KUBECTL get node node2 -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]; do
+    ((SECONDS < deadline)) || { "$E2E_DIR/node.sh" down node2; fail "node2 not Ready"; }
+    sleep 0.3
+  done
+  local p1 p2
+  p1=$($KUBECTL get node "$NODE" -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')
+  p2=$($KUBECTL get node node2 -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')
+  [[ $p1 != "$p2" ]] || fail "both nodes advertise port $p1"
+  $KUBECTL get nodes
+  "$E2E_DIR/node.sh" down node2 >/dev/null
+  $KUBECTL delete node node2 >/dev/null
+}
+
 case "${1:-}" in
-  node_registers_ready|lease_renews|stop_marks_unknown_restart_recovers|apiserver_restart|resource_usage|bad_configuration)
+  second_node|node_registers_ready|lease_renews|stop_marks_unknown_restart_recovers|apiserver_restart|resource_usage|bad_configuration)
     "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac
