@@ -8,6 +8,19 @@ cd "$(dirname "$0")/.."
 jobs=${SYSTEMK_JOBS:-2}
 
 step() { printf '\n==== %s\n' "$*"; }
+passed=0 failed=0
+# Runs ctest, keeps its output visible, and adds its counts to the totals printed at the end.
+run_ctest() {
+  local log; log=$(mktemp)
+  local rc=0
+  ctest "$@" 2>&1 | tee "$log" || rc=$?
+  local line; line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1 || true)
+  rm -f "$log"
+  if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+    failed=$((failed + BASH_REMATCH[1])); passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  fi
+  if ((rc != 0)); then echo "tests: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit "$rc"; fi
+}
 
 step "dependencies"
 tools/install-deps.sh
@@ -23,19 +36,20 @@ cmake --preset default "${launcher[@]}" >/dev/null
 cmake --build --preset default -j "$jobs"
 
 step "tests: unit, render golden, plugin ABI, e2e"
-ctest --preset default -j 1
+run_ctest --preset default -j 1
 
 step "build (ASan+UBSan)"
 cmake --preset asan "${launcher[@]}" -DSYSTEMK_E2E=OFF >/dev/null
 cmake --build --preset asan -j "$jobs"
 
 step "tests under ASan+UBSan"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest --preset asan -j "$jobs"
 
 step "fuzz smoke (libFuzzer, clang)"
 cmake --preset fuzz "${launcher[@]}" -DSYSTEMK_E2E=OFF >/dev/null
 # Only the fuzz target: clang 14 cannot build the agent's coroutines with coverage instrumentation.
 cmake --build --preset fuzz -j "$jobs" --target unit_roundtrip_fuzz
-ctest --test-dir build-fuzz -L fuzz --output-on-failure
+run_ctest --test-dir build-fuzz -L fuzz --output-on-failure
 
 step "all tests passed"
+echo "tests: $passed passed, $failed failed"
