@@ -9,6 +9,9 @@ source "$(dirname "$0")/common.sh"
 
 ETCD_PORT=${SYSTEMK_E2E_ETCD_PORT:-23790}
 API_PORT=${SYSTEMK_E2E_API_PORT:-6443}
+# Several clusters (the demo and the test suite) may run at once: every port is configurable.
+KCM_PORT=${SYSTEMK_E2E_KCM_PORT:-10257}
+SCHED_PORT=${SYSTEMK_E2E_SCHED_PORT:-10259}
 PKI=$RUN/pki
 
 cert() {  # name subject [san] : a CA-signed client/server certificate
@@ -113,10 +116,10 @@ up() {
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
     --use-service-account-credentials=true --leader-elect=false --bind-address=127.0.0.1 \
-    --secure-port=10257 --port=0 --controllers='*,tokencleaner,bootstrapsigner'
+    --secure-port="$KCM_PORT" --port=0 --controllers='*,tokencleaner,bootstrapsigner'
   start kube-scheduler "$KUBE_BIN/kube-scheduler" --kubeconfig="$PKI/scheduler.kubeconfig" \
     --authentication-kubeconfig="$PKI/scheduler.kubeconfig" --authorization-kubeconfig="$PKI/scheduler.kubeconfig" \
-    --leader-elect=false --bind-address=127.0.0.1 --secure-port=10259 --port=0
+    --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --port=0
   wait_for 60 "the default service account" $KUBECTL -n default get serviceaccount default
   log "control plane ready on https://127.0.0.1:$API_PORT (kubectl: $KUBECTL)"
 }

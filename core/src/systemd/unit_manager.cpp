@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace systemk::systemd {
@@ -34,13 +35,6 @@ std::string get_string(sd_bus *bus, const std::string &path, const char *iface, 
     return s;
 }
 
-template <typename T>
-T get_trivial(sd_bus *bus, const std::string &path, const char *iface, const char *prop, char type) {
-    BusError err;
-    T value{};
-    if (sd_bus_get_property_trivial(bus, kService, path.c_str(), iface, prop, &err.e, type, &value) < 0) return T{};
-    return value;
-}
 
 }  // namespace
 
@@ -204,22 +198,75 @@ std::string UnitManager::unit_path(const std::string &name) {
     return out;
 }
 
+namespace {
+
+// The scalar properties of one interface, by name, from a single GetAll call.
+struct Properties {
+    std::map<std::string, std::string> strings;
+    std::map<std::string, uint64_t> numbers;  // integers and booleans
+    std::string str(const char *k) const { auto it = strings.find(k); return it == strings.end() ? "" : it->second; }
+    uint64_t num(const char *k) const { auto it = numbers.find(k); return it == numbers.end() ? 0 : it->second; }
+};
+
+Properties get_all(sd_bus *bus, const std::string &path, const char *iface) {
+    Properties out;
+    BusError err;
+    sd_bus_message *reply = nullptr;
+    if (sd_bus_call_method(bus, kService, path.c_str(), "org.freedesktop.DBus.Properties", "GetAll", &err.e, &reply, "s",
+                           iface) < 0)
+        return out;
+    if (sd_bus_message_enter_container(reply, 'a', "{sv}") > 0) {
+        while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+            const char *name = nullptr;
+            const char *contents = nullptr;
+            char type = 0;
+            sd_bus_message_read(reply, "s", &name);
+            sd_bus_message_peek_type(reply, &type, &contents);
+            if (name && contents && contents[1] == '\0' && sd_bus_message_enter_container(reply, 'v', contents) > 0) {
+                union {
+                    int32_t i; uint32_t u; uint64_t t; int b;
+                } v{};
+                const char *str = nullptr;
+                switch (contents[0]) {
+                    case 's': case 'o': if (sd_bus_message_read_basic(reply, contents[0], &str) > 0 && str) out.strings[name] = str; break;
+                    case 'i': if (sd_bus_message_read_basic(reply, 'i', &v.i) > 0) out.numbers[name] = static_cast<uint64_t>(static_cast<uint32_t>(v.i)); break;
+                    case 'u': if (sd_bus_message_read_basic(reply, 'u', &v.u) > 0) out.numbers[name] = v.u; break;
+                    case 't': if (sd_bus_message_read_basic(reply, 't', &v.t) > 0) out.numbers[name] = v.t; break;
+                    case 'b': if (sd_bus_message_read_basic(reply, 'b', &v.b) > 0) out.numbers[name] = v.b ? 1 : 0; break;
+                    default: sd_bus_message_skip(reply, contents); break;
+                }
+                sd_bus_message_exit_container(reply);
+            } else {
+                sd_bus_message_skip(reply, "v");
+            }
+            sd_bus_message_exit_container(reply);
+        }
+    }
+    sd_bus_message_unref(reply);
+    return out;
+}
+
+}  // namespace
+
 UnitState UnitManager::state(const std::string &name) {
+    // Two GetAll calls instead of one call per property: this runs on every reconcile.
     const auto path = unit_path(name);
+    const auto unit = get_all(bus_, path, kUnitIface);
     UnitState s;
     s.name = name;
-    s.load_state = get_string(bus_, path, kUnitIface, "LoadState");
-    s.active_state = get_string(bus_, path, kUnitIface, "ActiveState");
-    s.sub_state = get_string(bus_, path, kUnitIface, "SubState");
-    s.fragment_path = get_string(bus_, path, kUnitIface, "FragmentPath");
-    s.need_daemon_reload = get_trivial<int>(bus_, path, kUnitIface, "NeedDaemonReload", 'b') != 0;
+    s.load_state = unit.str("LoadState");
+    s.active_state = unit.str("ActiveState");
+    s.sub_state = unit.str("SubState");
+    s.fragment_path = unit.str("FragmentPath");
+    s.need_daemon_reload = unit.num("NeedDaemonReload") != 0;
     if (s.load_state != "loaded") return s;
-    s.result = get_string(bus_, path, kServiceIface, "Result");
-    s.exit_code = get_trivial<int32_t>(bus_, path, kServiceIface, "ExecMainCode", 'i');
-    s.exit_status = get_trivial<int32_t>(bus_, path, kServiceIface, "ExecMainStatus", 'i');
-    s.main_pid = get_trivial<uint32_t>(bus_, path, kServiceIface, "MainPID", 'u');
-    s.started_usec = get_trivial<uint64_t>(bus_, path, kServiceIface, "ExecMainStartTimestamp", 't');
-    s.exited_usec = get_trivial<uint64_t>(bus_, path, kServiceIface, "ExecMainExitTimestamp", 't');
+    const auto service = get_all(bus_, path, kServiceIface);
+    s.result = service.str("Result");
+    s.exit_code = static_cast<int32_t>(service.num("ExecMainCode"));
+    s.exit_status = static_cast<int32_t>(service.num("ExecMainStatus"));
+    s.main_pid = static_cast<uint32_t>(service.num("MainPID"));
+    s.started_usec = service.num("ExecMainStartTimestamp");
+    s.exited_usec = service.num("ExecMainExitTimestamp");
     return s;
 }
 
