@@ -47,6 +47,10 @@ public:
         std::lock_guard l(mutex_);
         return targets_;
     }
+    std::string last_authorization() {
+        std::lock_guard l(mutex_);
+        return authorization_;
+    }
 
 private:
     void serve() {
@@ -67,6 +71,7 @@ private:
             {
                 std::lock_guard l(mutex_);
                 targets_.push_back(target);
+                authorization_ = std::string(req[http::field::authorization]);
                 auto &queue = target.find("watch=1") != std::string::npos ? watches_ : lists_;
                 if (!queue.empty()) {
                     body = queue.front();
@@ -91,6 +96,7 @@ private:
     asio::ip::tcp::acceptor acceptor_;
     std::vector<std::string> lists_, watches_;
     std::vector<std::string> targets_;
+    std::string authorization_;
     std::mutex mutex_;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
@@ -115,6 +121,8 @@ TEST(Informer, BookmarksGoneAndResumedWatches) {
     kc.port = std::to_string(server.port());
     std::ifstream ca(dir / "ca.crt");
     kc.ca_pem.assign(std::istreambuf_iterator<char>(ca), {});
+    kc.token_file = dir / "token";
+    std::ofstream(kc.token_file) << "token-from-file\n";
 
     asio::io_context io;
     kube::ApiClient client(io.get_executor(), kc);
@@ -135,6 +143,7 @@ TEST(Informer, BookmarksGoneAndResumedWatches) {
     EXPECT_EQ(targets[3].find("watch=1"), std::string::npos) << "410 Gone forces a relist";
     EXPECT_NE(targets[4].find("resourceVersion=30"), std::string::npos);
     EXPECT_TRUE(informer->synced());
+    EXPECT_EQ(server.last_authorization(), "Bearer token-from-file");
     EXPECT_FALSE(cache.get("ns/a")) << "an object gone during the outage is dropped at relist";
     EXPECT_TRUE(cache.get("ns/b"));
     fs::remove_all(dir);

@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include <algorithm>
+#include <fstream>
 
 namespace systemk::kube {
 namespace {
@@ -110,7 +111,7 @@ http::request<http::string_body> ApiClient::make_request(http::verb verb, const 
     req.set(http::field::host, config_.host);
     req.set(http::field::user_agent, "systemk/0.1");
     req.set(http::field::accept, "application/json");
-    if (!config_.token.empty()) req.set(http::field::authorization, "Bearer " + config_.token);
+    if (const auto &token = current_token(); !token.empty()) req.set(http::field::authorization, "Bearer " + token);
     if (!body.empty() || verb == http::verb::post || verb == http::verb::put || verb == http::verb::patch) {
         req.set(http::field::content_type, content_type);
         req.body() = std::move(body);
@@ -118,6 +119,20 @@ http::request<http::string_body> ApiClient::make_request(http::verb verb, const 
     }
     req.keep_alive(true);
     return req;
+}
+
+const std::string &ApiClient::current_token() const {
+    if (config_.token_file.empty()) return config_.token;
+    const auto now = std::chrono::steady_clock::now();
+    if (token_read_ == std::chrono::steady_clock::time_point{} || now - token_read_ > 60s) {
+        std::ifstream in(config_.token_file);
+        std::string fresh((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        while (!fresh.empty() && (fresh.back() == '\n' || fresh.back() == '\r')) fresh.pop_back();
+        // Keep the last good token if the file is briefly absent during a rotation.
+        token_ = fresh.empty() && !token_.empty() ? token_ : (fresh.empty() ? config_.token : fresh);
+        token_read_ = now;
+    }
+    return token_;
 }
 
 asio::awaitable<std::pair<ApiResponse, bool>> ApiClient::exchange(Stream &stream, const http::request<http::string_body> &req) {

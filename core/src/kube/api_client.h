@@ -82,6 +82,11 @@ private:
     asio::ssl::context tls_;
     TokenBucket limiter_;
     std::vector<std::unique_ptr<Stream>> idle_;
+    // tokenFile is re-read once a minute: rotated tokens (projected service-account tokens,
+    // bootstrap flows) are picked up without a restart.
+    mutable std::string token_;
+    mutable std::chrono::steady_clock::time_point token_read_{};
+    const std::string &current_token() const;
 };
 
 // Percent-encodes a query parameter value.
