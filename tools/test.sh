@@ -42,6 +42,8 @@ cmake --preset asan "${launcher[@]}" -DSYSTEMK_E2E=OFF >/dev/null
 asan_log=$(mktemp)
 nice -n 19 cmake --build --preset asan -j "$jobs" > "$asan_log" 2>&1 &
 asan_pid=$!
+# If the tests fail first, the background build must not outlive this script.
+trap 'pkill -P "$asan_pid" 2>/dev/null; kill "$asan_pid" 2>/dev/null; true' EXIT
 
 step "tests: unit, render golden, plugin ABI, e2e"
 run_ctest --preset default -j 1
@@ -49,6 +51,7 @@ run_ctest --preset default -j 1
 step "build (ASan+UBSan): waiting for it"
 if ! wait "$asan_pid"; then cat "$asan_log"; rm -f "$asan_log"; echo "tests: $passed passed, 1 failed"; exit 1; fi
 tail -1 "$asan_log"; rm -f "$asan_log"
+trap - EXIT
 
 step "tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest --preset asan -j "$jobs"
