@@ -76,6 +76,12 @@ void Reconciler::object_changed(const std::string &object_key) {
         if (rt.ns == ns && !rt.prepared) enqueue(key);
 }
 
+const systemd::UnitState &Reconciler::unit_state(const std::string &unit) {
+    auto it = state_cache_.find(unit);
+    if (it == state_cache_.end()) it = state_cache_.emplace(unit, units_.state(unit)).first;
+    return it->second;
+}
+
 void Reconciler::schedule(const std::string &key, std::chrono::milliseconds delay) {
     auto &timer = timers_[key];
     if (!timer) timer = std::make_unique<asio::steady_timer>(io_);
@@ -119,6 +125,7 @@ asio::awaitable<void> Reconciler::drain() {
         const auto key = queue_.front();
         queue_.pop_front();
         dirty_.erase(key);
+        state_cache_.clear();
         try {
             co_await reconcile(key);
         } catch (const std::exception &e) {
@@ -249,6 +256,7 @@ void Reconciler::start_unit(PodRuntime &rt, Container &c) {
     if (s.load_state != "loaded" || s.need_daemon_reload) units_.reload_if_needed();
     units_.reset_failed(c.unit);
     units_.restart(c.unit);
+    state_cache_.erase(c.unit);
     spdlog::info("pod={} container={} unit={} started", rt.key, c.name, c.unit);
 }
 
@@ -293,11 +301,14 @@ bool Reconciler::drive_container(PodRuntime &rt, Container &c, const systemd::Un
 void Reconciler::drive(PodRuntime &rt) {
     for (auto &c : rt.containers) {
         if (!c.init) continue;
-        const auto s = units_.state(c.unit);
+        const auto s = unit_state(c.unit);
         if (!drive_container(rt, c, s)) return;  // init containers run one at a time, in order
     }
-    for (auto &c : rt.containers)
-        if (!c.init) drive_container(rt, c, units_.state(c.unit));
+    for (auto &c : rt.containers) {
+        if (c.init) continue;
+        const auto s = unit_state(c.unit);  // a copy: starting the unit drops the cached entry
+        drive_container(rt, c, s);
+    }
 }
 
 json::object Reconciler::build_status(PodRuntime &rt, const json::object &pod) {
@@ -310,7 +321,7 @@ json::object Reconciler::build_status(PodRuntime &rt, const json::object &pod) {
                         {"lastState", c.last_state}, {"ready", false}, {"started", false}};
         json::object state;
         systemd::UnitState s;
-        if (rt.prepared) s = units_.state(c.unit);
+        if (rt.prepared) s = unit_state(c.unit);
         const auto t = termination_of(s);
         if (!rt.prepared) {
             state["waiting"] = json::object{{"reason", rt.error_reason}, {"message", rt.error_message}};

@@ -74,6 +74,8 @@ private:
     void start_unit(PodRuntime &rt, Container &c);
     boost::json::object build_status(PodRuntime &rt, const boost::json::object &pod);
     void schedule(const std::string &key, std::chrono::milliseconds delay);
+    // Unit state, read from systemd at most once per reconcile unless the unit was just started.
+    const systemd::UnitState &unit_state(const std::string &unit);
     void event(PodRuntime &rt, const char *type, const std::string &reason, const std::string &message);
     void set_condition(PodRuntime &rt, const std::string &type, bool value);
 
@@ -90,6 +92,7 @@ private:
     std::set<std::string> dirty_;
     boost::asio::steady_timer wake_;
     std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;
+    std::map<std::string, systemd::UnitState> state_cache_;  // valid during one reconcile
     bool started_ = false;
 };
 
