@@ -440,13 +440,8 @@ asio::awaitable<void> Reconciler::terminate(PodRuntime &rt, const json::object &
         schedule(rt.key, 500ms);
         co_return;
     }
-    remove_orphans(rt.key);
-    for (const auto &c : rt.containers) {
-        units_.remove_unit_file(c.unit);
-        units_.reset_failed(c.unit);
-        unit_owner_.erase(c.unit);
-    }
-    std::error_code ec;
+    remove_orphans(rt.key);  // every unit of this pod: file, failed state, owner entry
+    std::error_code ec;  // the pod directory may exist without unit files (never started)
     std::filesystem::remove_all(std::filesystem::path(node_.state_dir) / "pods" / rt.uid, ec);
     const json::object options{{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0},
                                {"preconditions", json::object{{"uid", rt.uid}}}};
