@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/plugin_options.h"
+#include "kube/kubeconfig.h"
 #include "pods/json_access.h"
 #include "pods/pod_preparation.h"
 #include "pods/yaml_to_json.h"
@@ -25,24 +26,6 @@ std::string read_input(const std::string &file) {
         text << in.rdbuf();
     }
     return text.str();
-}
-
-// "https://10.0.0.1:6443" -> host and port, for KUBERNETES_SERVICE_HOST/PORT.
-void split_server(const std::string &url, pods::NodeContext &node) {
-    auto rest = url;
-    if (const auto scheme = rest.find("://"); scheme != std::string::npos) rest = rest.substr(scheme + 3);
-    rest = rest.substr(0, rest.find('/'));
-    std::string host = rest, port = "443";
-    if (!rest.empty() && rest.front() == '[') {
-        const auto close = rest.find(']');
-        host = rest.substr(1, close - 1);
-        if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
-    } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-        host = rest.substr(0, colon);
-        port = rest.substr(colon + 1);
-    }
-    node.api_server_host = host;
-    node.api_server_port = port;
 }
 
 std::string pod_label(const boost::json::object &pod) {
@@ -89,7 +72,13 @@ int render_command(const std::vector<std::string> &args) {
     node.external_ip = options.get_or("--node-external-ip", node.internal_ip);
     if (node.internal_ip.empty()) node.internal_ip = node.external_ip;
     node.state_dir = options.get_or("--state-dir", node.state_dir);
-    if (const auto server = options.get("--api-server")) split_server(*server, node);
+    if (const auto server = options.get("--api-server")) {
+        try {
+            kube::split_server_url(*server, node.api_server_host, node.api_server_port);
+        } catch (const kube::KubeconfigError &e) {
+            throw UsageError(std::string("--api-server: ") + e.what());
+        }
+    }
     if (const auto uid = options.get("--override-root-uid")) {
         try {
             node.override_root_uid = std::stoll(*uid);
