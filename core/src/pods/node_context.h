@@ -14,6 +14,8 @@ struct NodeContext {
     std::string api_server_host;
     std::string api_server_port;
     std::string state_dir = "/var/lib/systemk";
+    // tmpfs: secrets, tokens and secret-derived environment never touch persistent disk.
+    std::string runtime_dir = "/run/systemk";
     std::optional<int64_t> override_root_uid;
     // Used for resourceFieldRef when a container sets no limit (the kubelet uses allocatable).
     int64_t allocatable_millicpu = 1000;

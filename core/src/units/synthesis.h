@@ -30,12 +30,27 @@ struct PreparedVolume {
     bool read_only = false;
 };
 
+// A volumeMount with subPath: the agent resolves `sub_path` beneath `volume_path` without
+// following symlinks out of the volume and bind-mounts the result on `pinned_path` right before
+// the container starts (pods::pin_subpath); the unit bind-mounts `pinned_path`.
+struct SubPathMount {
+    std::string volume_path;
+    std::string sub_path;
+    std::string pinned_path;
+    std::string field;  // e.g. spec.containers[0].volumeMounts[1].subPath, for errors
+};
+
 struct PodUnit {
     std::string name;       // systemk.<ns>.<pod>.<container>.service
     std::string container;
     bool init = false;
     UnitFile unit;
     std::vector<std::string> warnings;  // for Events
+    // Secret-derived variables: written to `env_file` (0600 root, tmpfs) by
+    // pods::write_env_file before the unit starts, never into the unit file.
+    std::string env_file;
+    std::vector<std::pair<std::string, std::string>> secret_env;
+    std::vector<SubPathMount> subpaths;
 };
 
 struct PodInputs {

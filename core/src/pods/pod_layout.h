@@ -1,0 +1,34 @@
+#pragma once
+// The one place that knows where a pod's files live on the host. Every path is built from
+// validated parts (pod UID, volume and container names), so nothing from a pod spec can walk
+// out of the pod's directory.
+//
+//   <state_dir>/pods/<uid>/                 0700 root: persistent data (emptyDir on disk)
+//   <state_dir>/pods/<uid>/volumes/<name>   non-secret volumes
+//   <runtime_dir>/pods/<uid>/               0700 root, on tmpfs: never on persistent disk
+//   <runtime_dir>/pods/<uid>/volumes/<name> secret, projected (may hold tokens) volumes
+//   <runtime_dir>/pods/<uid>/env/<container>.env   secret-derived environment, 0600 root
+//   <runtime_dir>/pods/<uid>/volume-subpaths/<volume>/<container>/<mount index>
+//                                           subPath bind mounts pinned by the agent
+// The parents are 0700 root, so no other local user reaches a pod's files; units bind-mount
+// what their container needs.
+#include <string>
+
+#include "pods/node_context.h"
+
+namespace systemk::pods {
+
+// Throws SpecError unless `uid` is a Kubernetes UID-like token ([A-Za-z0-9-], ≤ 64).
+void validate_pod_uid(const std::string &uid);
+// Throws SpecError unless `name` is a DNS-1123 label (volume and container names).
+void validate_path_label(const std::string &name, const std::string &field);
+
+std::string pod_dir(const NodeContext &node, const std::string &uid);
+std::string pod_runtime_dir(const NodeContext &node, const std::string &uid);
+// `sensitive`: the volume may hold secrets or tokens, so it lives under the runtime dir.
+std::string volume_dir(const NodeContext &node, const std::string &uid, const std::string &volume, bool sensitive);
+std::string env_file_path(const NodeContext &node, const std::string &uid, const std::string &container);
+std::string subpath_pin_path(const NodeContext &node, const std::string &uid, const std::string &volume,
+                             const std::string &container, size_t mount_index);
+
+}  // namespace systemk::pods
