@@ -43,11 +43,38 @@ TEST(Expansion, FollowsKubernetesRules) {
     EXPECT_EQ(expand_references("$(A)-$(B)-$$(A)-$$-$x", vars), "1-$(B)-$(A)-$-$x");
 }
 
-TEST(Quantity, ParsesSuffixes) {
-    EXPECT_DOUBLE_EQ(static_cast<double>(*parse_quantity("500m")), 0.5);
-    EXPECT_DOUBLE_EQ(static_cast<double>(*parse_quantity("128Mi")), 134217728.0);
-    EXPECT_DOUBLE_EQ(static_cast<double>(*parse_quantity("1e3")), 1000.0);
-    EXPECT_FALSE(parse_quantity("12x"));
+TEST(Expansion, ForExecDefersSecretReferencesAndDoublesDollars) {
+    const std::map<std::string, std::string> vars{{"A", "1$"}, {"TOKEN", "s3cret"}};
+    bool deferred = false;
+    EXPECT_EQ(expand_references_for_exec("$(A)-$$-$(B)", vars, {"TOKEN"}, deferred), "1$$-$$-$$(B)");
+    EXPECT_FALSE(deferred);
+    EXPECT_EQ(expand_references_for_exec("--token=$(TOKEN)", vars, {"TOKEN"}, deferred), "--token=${TOKEN}");
+    EXPECT_TRUE(deferred);
+    EXPECT_TRUE(references_any("x$(TOKEN)", vars, {"TOKEN"}));
+    EXPECT_FALSE(references_any("x$$(TOKEN)", vars, {"TOKEN"}));
+}
+
+TEST(Quantity, ParsesSuffixesExactly) {
+    EXPECT_EQ(parse_quantity_scaled("500m", 3), 500);
+    EXPECT_EQ(parse_quantity_scaled("0.5", 3), 500);
+    EXPECT_EQ(parse_quantity_scaled("1.5", 0), 2);  // rounded up, as Kubernetes does
+    EXPECT_EQ(parse_quantity_scaled("128Mi", 0), 134217728);
+    EXPECT_EQ(parse_quantity_scaled("1e3", 0), 1000);
+    EXPECT_EQ(parse_quantity_scaled("1E-3", 3), 1);
+    EXPECT_EQ(parse_quantity_scaled("1k", 0), 1000);
+    EXPECT_EQ(parse_quantity_scaled("+2Gi", 0), 2147483648);
+    EXPECT_EQ(parse_quantity_scaled("0.1m", 3), 1);
+    EXPECT_EQ(parse_quantity_scaled("0", 3), 0);
+    EXPECT_EQ(parse_quantity_scaled("7Ei", 0), 7LL << 60);
+}
+
+TEST(Quantity, RefusesMalformedNegativeAndHuge) {
+    for (const char *bad : {"12x", "", "-1", "1e30", "1e", "1e99999", "8Ei", "1Ei1", "..5", "1.2.3", "m",
+                            "99999999999999999999999", "1e18k"})
+        EXPECT_FALSE(parse_quantity_scaled(bad, 0)) << bad;
+    EXPECT_FALSE(parse_quantity_scaled("10P", 3));  // fits in bytes, not in milli-units
+    EXPECT_FALSE(parse_quantity_scaled(std::string(100, '9'), 0));
+    EXPECT_EQ(parse_quantity_scaled("0.00000000000000000000000000000000000000000000000001", 0), 1);
 }
 
 TEST(Environment, ResolvesReferencesInKubeletOrder) {

@@ -101,10 +101,11 @@ TEST(Synthesis, HostileValuesRenderToExactlyTheIntendedDirectives) {
     std::vector<std::string> sections;
     for (const auto &s : unit.sections) sections.push_back(s.name);
     EXPECT_EQ(sections, (std::vector<std::string>{"Unit", "Service", "X-Kubernetes"}));
-    EXPECT_EQ(keys_of(*unit.find("Service")),
-              (std::set<std::string>{"Type", "ExecStart", "Restart", "RemainAfterExit", "Environment", "ReadOnlyPaths", "PrivateTmp",
-                                     "StandardOutput", "StandardError", "SyslogIdentifier", "KillMode",
-                                     "TimeoutStopSec"}));
+    // Exactly the directives of a default pod: the hostile values added none.
+    const auto plain = render("kind: Pod\nmetadata: {name: p, uid: u-2}\nspec:\n  containers:\n  - name: c\n"
+                              "    image: /bin/sh\n    env: [{name: A, value: a}]\n",
+                              {{"c", path_image("/bin/sh")}});
+    EXPECT_EQ(keys_of(*unit.find("Service")), keys_of(*plain.reparsed[0].find("Service")));
     EXPECT_TRUE(unit.find("Service")->values("ExecStartPre").empty());
     EXPECT_EQ(argv_of(unit), (std::vector<std::string>{"/bin/sh", "-c", "printf '%s\n' \"$A\" \"$B\"",
                                                         "quote\" and back\\slash",
@@ -178,7 +179,7 @@ TEST(Synthesis, VolumeMountsBecomeBindPaths) {
     const auto &s = *r.reparsed[0].find("Service");
     EXPECT_EQ(s.last("BindPaths"), "/var/lib/systemk/pods/x/volumes/v:/data");
     EXPECT_EQ(s.last("BindReadOnlyPaths"), "/var/lib/systemk/pods/x/volumes/v:/ro\\ dir");
-    EXPECT_EQ(s.last("ReadOnlyPaths"), "/");
+    EXPECT_EQ(s.last("ProtectSystem"), "strict");
 }
 
 TEST(Synthesis, BadInputNamesTheField) {

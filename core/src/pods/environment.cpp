@@ -1,6 +1,6 @@
 #include "pods/environment.h"
 
-#include <cmath>
+#include <cstdint>
 #include <map>
 
 #include "pods/json_access.h"
@@ -13,10 +13,13 @@ namespace {
 
 class Builder {
 public:
-    void set(const std::string &name, std::string value) {
+    void set(const std::string &name, std::string value, bool sensitive = false) {
         index_[name] = value;
         env_.vars.emplace_back(name, std::move(value));
+        if (sensitive) env_.sensitive.insert(name);
+        else env_.sensitive.erase(name);
     }
+    const std::set<std::string> &sensitive() const { return env_.sensitive; }
     const std::map<std::string, std::string> &index() const { return index_; }
     Environment take() { return std::move(env_); }
     void warn(std::string w) { env_.warnings.push_back(std::move(w)); }
@@ -73,27 +76,28 @@ std::string resource_ref_value(const json::object &container, const json::object
     const auto name = resource.substr(dot + 1);  // cpu | memory | ephemeral-storage
     if ((kind != "limits" && kind != "requests") || (name != "cpu" && name != "memory" && name != "ephemeral-storage"))
         throw SpecError(join_path(path, "resource"), "unsupported resource '" + resource + "'");
-    std::optional<long double> amount;
+    // Millicores or milli-bytes, exactly: ceil(amount / divisor) as the kubelet computes it.
+    std::optional<int64_t> amount;
     if (resources)
         if (const auto *section = optional_object(*resources, kind, "resources"))
             if (const auto *q = section->if_contains(name)) {
                 const auto text = q->is_string() ? std::string(q->get_string()) : json::serialize(*q);
-                amount = parse_quantity(text);
-                if (!amount) throw SpecError("resources." + resource, "invalid quantity '" + text + "'");
+                amount = parse_quantity_scaled(text, 3);
+                if (!amount) throw SpecError("resources." + resource, "invalid or too large quantity '" + text.substr(0, 64) + "'");
             }
     if (!amount) {
         // Like the kubelet: an unset limit reads as the node's allocatable amount.
-        if (name == "cpu") amount = node.allocatable_millicpu / 1000.0L;
-        else amount = static_cast<long double>(node.allocatable_memory_bytes);
+        if (name == "cpu") amount = node.allocatable_millicpu;
+        else amount = node.allocatable_memory_bytes > INT64_MAX / 1000 ? INT64_MAX : node.allocatable_memory_bytes * 1000;
     }
-    long double divisor = 1;
+    int64_t divisor = 1000;
     if (const auto *d = ref.if_contains("divisor")) {
         const auto text = d->is_string() ? std::string(d->get_string()) : json::serialize(*d);
-        const auto parsed = parse_quantity(text);
-        if (!parsed || *parsed <= 0) throw SpecError(join_path(path, "divisor"), "invalid divisor '" + text + "'");
+        const auto parsed = parse_quantity_scaled(text, 3);
+        if (!parsed || *parsed <= 0) throw SpecError(join_path(path, "divisor"), "invalid divisor '" + text.substr(0, 64) + "'");
         divisor = *parsed;
     }
-    return std::to_string(static_cast<long long>(std::ceil(*amount / divisor)));
+    return std::to_string(*amount / divisor + (*amount % divisor != 0 ? 1 : 0));
 }
 
 // A key of a configMap or secret. Returns nullopt when an optional reference is missing.
@@ -151,7 +155,7 @@ void add_env_from(Builder &b, const json::object &container, const std::string &
                     b.warn("skipped key '" + var + "' from " + rpath + ": not a valid environment variable name");
                     continue;
                 }
-                b.set(var, value);
+                b.set(var, value, secret);
             }
         }
     }
@@ -187,6 +191,7 @@ Environment resolve_environment(const json::object &pod, const json::object &con
                 throw SpecError(join_path(path, "name"),
                                 "'" + name + "' cannot be passed through systemd (letters, digits and '_' only)");
             std::optional<std::string> value;
+            bool sensitive = false;
             if (const auto *from = optional_object(item, "valueFrom", path)) {
                 const auto fpath = join_path(path, "valueFrom");
                 if (const auto *r = optional_object(*from, "fieldRef", fpath))
@@ -195,19 +200,23 @@ Environment resolve_environment(const json::object &pod, const json::object &con
                     value = resource_ref_value(container, *r2, join_path(fpath, "resourceFieldRef"), node);
                 else if (const auto *r3 = optional_object(*from, "configMapKeyRef", fpath))
                     value = key_ref_value(*r3, join_path(fpath, "configMapKeyRef"), ns, false, objects);
-                else if (const auto *r4 = optional_object(*from, "secretKeyRef", fpath))
+                else if (const auto *r4 = optional_object(*from, "secretKeyRef", fpath)) {
                     value = key_ref_value(*r4, join_path(fpath, "secretKeyRef"), ns, true, objects);
+                    sensitive = true;
+                }
                 else
                     throw SpecError(fpath, "no supported source (fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef)");
                 if (!value) continue;  // optional and absent
             } else {
-                value = expand_references(optional_string(item, "value", path).value_or(""), b.index());
+                const auto raw = optional_string(item, "value", path).value_or("");
+                sensitive = references_any(raw, b.index(), b.sensitive());
+                value = expand_references(raw, b.index());
             }
             if (value->find('\0') != std::string::npos)
                 throw SpecError(path, "value contains a NUL byte, which no process environment can carry");
             if (!units::is_valid_utf8(*value))
                 throw SpecError(path, "value is not valid UTF-8, which systemd refuses in Environment=");
-            b.set(name, std::move(*value));
+            b.set(name, std::move(*value), sensitive);
         }
     }
     return b.take();

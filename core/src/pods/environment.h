@@ -4,6 +4,7 @@
 // each value expanded against the variables before it.
 #include <boost/json.hpp>
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,9 @@ namespace systemk::pods {
 struct Environment {
     std::vector<std::pair<std::string, std::string>> vars;  // in order, last assignment wins
     std::vector<std::string> warnings;                       // for Events (skipped names, ...)
+    // Names whose final value comes from a secret, directly or through $(VAR) expansion: they
+    // go to a root-only environment file, never into the unit file.
+    std::set<std::string> sensitive;
 };
 
 // `container_path` is the container's JSON path for error messages ("spec.containers[1]").

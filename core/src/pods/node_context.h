@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace systemk::pods {
 
@@ -16,6 +17,9 @@ struct NodeContext {
     std::string state_dir = "/var/lib/systemk";
     // tmpfs: secrets, tokens and secret-derived environment never touch persistent disk.
     std::string runtime_dir = "/run/systemk";
+    // More host paths no pod may see (the agent's kubeconfig, keys), besides the state and
+    // runtime directories, /etc/systemk and the unit directory.
+    std::vector<std::string> private_paths;
     std::optional<int64_t> override_root_uid;
     // Used for resourceFieldRef when a container sets no limit (the kubelet uses allocatable).
     int64_t allocatable_millicpu = 1000;

@@ -21,13 +21,15 @@ json::object pod_reference(const json::object &pod) {
             {"uid", optional_string(meta, "uid", "metadata").value_or("")}};
 }
 
-std::vector<units::ExecWord> command_from_unit_file(const std::string &path, const std::string &field) {
+void read_package_unit(const std::string &path, const std::string &field, units::ResolvedImage &resolved) {
     std::ifstream in(path);
     if (!in) throw SpecError(field, "package unit " + path + " cannot be read", "ErrImagePull");
     std::stringstream text;
     text << in.rdbuf();
     try {
-        return units::exec_start_of_package_unit(units::parse_unit(text.str()));
+        const auto unit = units::parse_unit(text.str());
+        resolved.default_command = units::exec_start_of_package_unit(unit);
+        resolved.writable_directives = units::writable_directives_of_package_unit(unit);
     } catch (const std::exception &e) {
         throw SpecError(field, "package unit " + path + " cannot be parsed: " + e.what(), "ErrImagePull");
     }
@@ -66,7 +68,7 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
             if (const auto *unit = optional_object(r, "unit", "result")) {
                 resolved.package_unit = optional_string(*unit, "name", "unit").value_or("");
                 if (const auto unit_path = optional_string(*unit, "path", "unit"))
-                    resolved.default_command = command_from_unit_file(*unit_path, field);
+                    read_package_unit(*unit_path, field, resolved);
             }
             if (resolved.default_command.empty())
                 if (const auto *exec = optional_array(r, "execStart", "result"))

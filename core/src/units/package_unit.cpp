@@ -24,4 +24,15 @@ std::vector<ExecWord> exec_start_of_package_unit(const UnitFile &unit) {
     return {};
 }
 
+std::vector<std::pair<std::string, std::string>> writable_directives_of_package_unit(const UnitFile &unit) {
+    std::vector<std::pair<std::string, std::string>> out;
+    const auto *service = unit.find("Service");
+    if (!service) return out;
+    for (const char *key : {"StateDirectory", "StateDirectoryMode", "RuntimeDirectory", "RuntimeDirectoryMode",
+                            "LogsDirectory", "LogsDirectoryMode", "CacheDirectory", "CacheDirectoryMode",
+                            "ConfigurationDirectory", "ConfigurationDirectoryMode", "ReadWritePaths"})
+        for (const auto &value : service->values(key)) out.emplace_back(key, value);
+    return out;
+}
+
 }  // namespace systemk::units

@@ -1,10 +1,12 @@
 #include "units/synthesis.h"
 
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
 #include "pods/environment.h"
+#include "pods/pod_layout.h"
+#include "units/sandbox_profile.h"
 #include "pods/json_access.h"
 #include "pods/quantity.h"
 #include "pods/variable_expansion.h"
@@ -29,15 +31,21 @@ std::string hash_hex(std::string_view s) {
     return buf;
 }
 
-std::vector<std::string> string_list(const json::object &o, std::string_view key, const std::string &path,
-                                     const std::map<std::string, std::string> &vars, bool &present) {
-    std::vector<std::string> out;
+// command/args words in ExecStart= syntax: $(VAR) expanded, secret-derived references left to
+// systemd as ${VAR} (see expand_references_for_exec).
+std::vector<ExecWord> word_list(const json::object &o, std::string_view key, const std::string &path,
+                                const std::map<std::string, std::string> &vars, const std::set<std::string> &secret_vars,
+                                bool &present) {
+    std::vector<ExecWord> out;
     const auto *list = pods::optional_array(o, key, path);
     present = list != nullptr && !list->empty();
     if (!list) return out;
     for (size_t i = 0; i < list->size(); ++i) {
-        auto s = pods::as_string((*list)[i], index_path(join_path(path, key), i));
-        out.push_back(pods::expand_references(s, vars));
+        const auto s = pods::as_string((*list)[i], index_path(join_path(path, key), i));
+        bool deferred = false;
+        auto text = pods::expand_references_for_exec(s, vars, secret_vars, deferred);
+        if (deferred) out.push_back({std::move(text), WordOrigin::PodSpecWithEnvRefs});
+        else out.push_back({pods::expand_references(s, vars), WordOrigin::PodSpec});
     }
     return out;
 }
@@ -45,28 +53,26 @@ std::vector<std::string> string_list(const json::object &o, std::string_view key
 // The command/args rules: command+args replace everything; command alone replaces the package's
 // executable and keeps its options; args alone keep the package's executable.
 std::vector<ExecWord> build_command(const json::object &container, const std::string &path,
-                                    const ResolvedImage &image, const std::map<std::string, std::string> &vars) {
+                                    const ResolvedImage &image, const std::map<std::string, std::string> &vars,
+                                    const std::set<std::string> &secret_vars) {
     bool has_command = false, has_args = false;
-    const auto command = string_list(container, "command", path, vars, has_command);
-    const auto args = string_list(container, "args", path, vars, has_args);
+    const auto command = word_list(container, "command", path, vars, secret_vars, has_command);
+    const auto args = word_list(container, "args", path, vars, secret_vars, has_args);
     const auto &fallback = image.default_command;
     std::vector<ExecWord> argv;
-    auto literal = [](const std::string &s) { return ExecWord{s, WordOrigin::PodSpec}; };
     if (has_command) {
-        for (const auto &c : command) argv.push_back(literal(c));
+        argv = command;
         if (has_args) {
-            for (const auto &a : args) argv.push_back(literal(a));
+            argv.insert(argv.end(), args.begin(), args.end());
         } else if (fallback.size() > 1) {
             argv.insert(argv.end(), fallback.begin() + 1, fallback.end());
         }
     } else {
         if (fallback.empty())
-            throw SpecError(join_path(path, "command"), "required: image '" +
-                                                            pods::optional_string(container, "image", path).value_or("") +
-                                                            "' has no service unit to take a command from");
+            throw SpecError(join_path(path, "command"), "required: image has no service unit to take a command from");
         argv.push_back(fallback[0]);
         if (has_args) {
-            for (const auto &a : args) argv.push_back(literal(a));
+            argv.insert(argv.end(), args.begin(), args.end());
         } else {
             argv.insert(argv.end(), fallback.begin() + 1, fallback.end());
         }
@@ -74,34 +80,39 @@ std::vector<ExecWord> build_command(const json::object &container, const std::st
     return argv;
 }
 
-// requests/limits -> cgroup settings. CPU weight follows the kubelet's shares formula.
+// requests/limits -> cgroup settings, in exact integers. CPU weight follows the kubelet's
+// shares formula.
 void add_resources(UnitSection &service, const json::object &container, const std::string &path) {
     const auto *resources = pods::optional_object(container, "resources", path);
     if (!resources) return;
     const auto rpath = join_path(path, "resources");
-    auto quantity = [&](const char *kind, const char *name) -> std::optional<long double> {
+    auto quantity = [&](const char *kind, const char *name, int scale) -> std::optional<int64_t> {
         const auto *section = pods::optional_object(*resources, kind, rpath);
         if (!section) return std::nullopt;
         const auto *v = section->if_contains(name);
         if (!v) return std::nullopt;
         const auto text = v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
-        const auto q = pods::parse_quantity(text);
-        if (!q || *q < 0) throw SpecError(join_path(join_path(rpath, kind), name), "invalid quantity '" + text + "'");
+        const auto q = pods::parse_quantity_scaled(text, scale);
+        if (!q)
+            throw SpecError(join_path(join_path(rpath, kind), name),
+                            "invalid, negative or too large quantity '" + text.substr(0, 64) + "'");
         return q;
     };
-    if (const auto cpu = quantity("requests", "cpu")) {
-        const long double shares = std::max<long double>(2, std::floor(*cpu * 1024));
-        const long long weight = 1 + static_cast<long long>(((std::min<long double>(shares, 262144) - 2) * 9999) / 262142);
+    if (const auto millicpu = quantity("requests", "cpu", 3)) {
+        const int64_t shares = std::clamp<int64_t>(*millicpu / 1000 * 1024 + *millicpu % 1000 * 1024 / 1000, 2, 262144);
+        const int64_t weight = 1 + (shares - 2) * 9999 / 262142;
         service.add("CPUWeight", std::to_string(weight));
     }
-    if (const auto cpu = quantity("limits", "cpu")) {
-        const long long percent = std::max<long long>(1, static_cast<long long>(std::ceil(*cpu * 100)));
+    if (const auto millicpu = quantity("limits", "cpu", 3)) {
+        // One percent is 10 millicores; systemd wants at least 1 %.
+        const int64_t percent = std::max<int64_t>(1, *millicpu / 10 + (*millicpu % 10 != 0 ? 1 : 0));
         service.add("CPUQuota", std::to_string(percent) + "%");
     }
-    if (const auto mem = quantity("requests", "memory"))
-        service.add("MemoryLow", std::to_string(static_cast<long long>(*mem)));
-    if (const auto mem = quantity("limits", "memory")) {
-        service.add("MemoryMax", std::to_string(static_cast<long long>(*mem)));
+    if (const auto mem = quantity("requests", "memory", 0)) service.add("MemoryLow", std::to_string(*mem));
+    if (const auto mem = quantity("limits", "memory", 0)) {
+        // A limit below one page would make every start fail with an OOM kill of its own.
+        if (*mem < 4096) throw SpecError(join_path(join_path(rpath, "limits"), "memory"), "must be at least 4096 bytes");
+        service.add("MemoryMax", std::to_string(*mem));
         service.add("MemorySwapMax", "0");
     }
 }
@@ -113,42 +124,6 @@ std::optional<int64_t> security_int(const json::object *container_sc, const json
     if (pod_sc)
         if (auto v = pods::optional_int(*pod_sc, key, "spec.securityContext")) return v;
     return std::nullopt;
-}
-
-// "NET_ADMIN" or "CAP_NET_ADMIN" -> "CAP_NET_ADMIN"; anything else is refused.
-std::string capability_name(const json::value &v, const std::string &path) {
-    auto name = pods::as_string(v, path);
-    for (auto &ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    if (!name.starts_with("CAP_")) name = "CAP_" + name;
-    for (char ch : name.substr(4))
-        if (!((ch >= 'A' && ch <= 'Z') || ch == '_')) throw SpecError(path, "'" + name + "' is not a capability name");
-    return name;
-}
-
-// capabilities.drop narrows the bounding set ("ALL" empties it); capabilities.add grants
-// ambient capabilities so that non-root users get them too.
-void add_capabilities(UnitSection &service, const json::object &sc, const std::string &path) {
-    const auto *caps = pods::optional_object(sc, "capabilities", path);
-    if (!caps) return;
-    const auto cpath = path + ".capabilities";
-    std::vector<std::string> add, drop;
-    bool drop_all = false;
-    if (const auto *list = pods::optional_array(*caps, "add", cpath))
-        for (size_t i = 0; i < list->size(); ++i) add.push_back(capability_name((*list)[i], index_path(cpath + ".add", i)));
-    if (const auto *list = pods::optional_array(*caps, "drop", cpath))
-        for (size_t i = 0; i < list->size(); ++i) {
-            const auto name = capability_name((*list)[i], index_path(cpath + ".drop", i));
-            if (name == "CAP_ALL") drop_all = true;
-            else drop.push_back(name);
-        }
-    auto join = [](const std::vector<std::string> &v) {
-        std::string out;
-        for (const auto &x : v) out += (out.empty() ? "" : " ") + x;
-        return out;
-    };
-    if (drop_all) service.add("CapabilityBoundingSet", add.empty() ? "" : join(add));
-    else if (!drop.empty()) service.add("CapabilityBoundingSet", "~" + join(drop));
-    if (!add.empty()) service.add("AmbientCapabilities", join(add));
 }
 
 bool is_valid_user_name(std::string_view name) {
@@ -199,9 +174,58 @@ void add_identity(UnitSection &service, const json::object &container, const std
             }
             if (!list.empty()) service.add("SupplementalGroups", list);
         }
-    if (sc && pods::optional_bool(*sc, "allowPrivilegeEscalation", path + ".securityContext") == false)
-        service.add("NoNewPrivileges", "yes");
-    if (sc) add_capabilities(service, *sc, path + ".securityContext");
+}
+
+// Secret-derived variables go to a root-only environment file on tmpfs (written by the agent
+// before the unit starts); every other variable is an Environment= line. The final value of a
+// name decides, so a later plain assignment still overrides an earlier secret one.
+void add_environment(PodUnit &out, UnitSection &service, const pods::Environment &env, const std::string &path,
+                     const pods::NodeContext &node, const std::string &uid) {
+    std::map<std::string, size_t> last;
+    for (size_t i = 0; i < env.vars.size(); ++i) last[env.vars[i].first] = i;
+    for (size_t i = 0; i < env.vars.size(); ++i) {
+        const auto &[name, value] = env.vars[i];
+        if (last[name] != i) continue;
+        try {
+            if (env.sensitive.contains(name)) {
+                environment_file_line(name, value);  // validates; the agent writes it later
+                out.secret_env.emplace_back(name, value);
+            } else {
+                service.add("Environment", quote_environment(name, value));
+            }
+        } catch (const QuotingError &e) {
+            throw SpecError(join_path(path, "env"), e.what());
+        }
+    }
+    if (out.secret_env.empty()) return;
+    out.env_file = pods::env_file_path(node, uid, out.container);
+    service.add("EnvironmentFile", escape_single_path(out.env_file));
+}
+
+// systemk's own state, credentials and unit files, and the host's password hashes and
+// journal: no pod reaches them, even as root with CAP_DAC_OVERRIDE. The pod's own volumes
+// under these directories are bind-mounted before this applies.
+void add_private_paths(UnitSection &service, const pods::NodeContext &node) {
+    std::set<std::string> paths = {node.state_dir, node.runtime_dir, "/etc/systemk", "/run/systemd/system",
+                                   "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+                                   "/var/log/journal", "/run/log/journal"};
+    paths.insert(node.private_paths.begin(), node.private_paths.end());
+    std::string value;
+    for (const auto &p : paths) {
+        if (p.empty() || p == "/") continue;
+        value += (value.empty() ? "-" : " -") + escape_path_in_list(p);
+    }
+    service.add("InaccessiblePaths", value);
+}
+
+// systemd skips a line over its limit with a warning and runs the unit without it: refuse
+// such a pod instead of starting it without, say, its MemoryMax=.
+void check_value_lengths(const UnitFile &unit, const std::string &path) {
+    constexpr size_t kMaxLine = 256 * 1024;
+    for (const auto &section : unit.sections)
+        for (const auto &item : section.items)
+            if (item.key.size() + item.value.size() + 1 > kMaxLine)
+                throw SpecError(path, item.key + "= would be longer than " + std::to_string(kMaxLine) + " bytes");
 }
 
 void add_mounts(UnitSection &service, const json::object &container, const std::string &path,
@@ -259,7 +283,7 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     auto env = pods::resolve_environment(pod, container, path, *in.node, *in.objects);
     out.warnings = env.warnings;
     std::map<std::string, std::string> vars(env.vars.begin(), env.vars.end());
-    const auto argv = build_command(container, path, resolved->second, vars);
+    const auto argv = build_command(container, path, resolved->second, vars, env.sensitive);
 
     auto &unit_section = out.unit.section("Unit");
     unit_section.add("Description", escape_text("systemk pod " + ns + "/" + pod_name + " container " + cname));
@@ -279,13 +303,7 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     // Keeps a finished container's unit (exit code, timestamps) instead of letting systemd
     // garbage-collect it: pod status after exit and after an agent restart depends on it.
     service.add("RemainAfterExit", "yes");
-    for (const auto &[name, value] : env.vars) {
-        try {
-            service.add("Environment", quote_environment(name, value));
-        } catch (const QuotingError &e) {
-            throw SpecError(join_path(path, "env"), e.what());
-        }
-    }
+    add_environment(out, service, env, path, *in.node, uid);
     if (const auto wd = pods::optional_string(container, "workingDir", path); wd && !wd->empty()) {
         try {
             service.add("WorkingDirectory", escape_single_path(*wd));
@@ -295,16 +313,21 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     }
     add_identity(service, container, path, pods::optional_object(spec, "securityContext", "spec"), *in.node);
     add_resources(service, container, path);
-    // The host is the image: everything read-only except the pod's volumes and a private /tmp.
-    service.add("ReadOnlyPaths", "/");
-    service.add("PrivateTmp", "yes");
+    const auto sandbox = add_sandbox(service, spec, container, path);
+    if (!sandbox.privileged) {
+        add_private_paths(service, *in.node);
+        for (const auto &[key, value] : resolved->second.writable_directives) service.add(key, value);
+    }
     add_mounts(service, container, path, in.volumes);
+    check_value_lengths(out.unit, path);
     service.add("StandardOutput", "journal");
     service.add("StandardError", "journal");
     service.add("SyslogIdentifier", cname);
-    const auto grace = pods::optional_int(spec, "terminationGracePeriodSeconds", "spec").value_or(30);
+    const auto grace = std::clamp<int64_t>(
+        pods::optional_int(spec, "terminationGracePeriodSeconds", "spec").value_or(30), 0, 365LL * 24 * 3600);
     service.add("KillMode", "mixed");
-    service.add("TimeoutStopSec", std::to_string(std::max<int64_t>(grace, 0)) + "s");
+    // 0 would mean "no timeout at all" to systemd; Kubernetes means "kill at once".
+    service.add("TimeoutStopSec", std::to_string(std::max<int64_t>(grace, 1)) + "s");
 
     auto &md = out.unit.section(kMetadataSection);
     auto put = [&md](const char *key, const std::string &value) { md.add(key, quote_word(value, false, false)); };
@@ -323,6 +346,7 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     put("PackageVersion", resolved->second.version);
     put("PackageInstalledBySystemk", resolved->second.installed_by_systemk ? "yes" : "no");
     put("ContainerHash", hash_hex(json::serialize(container)));
+    put("Privileged", sandbox.privileged ? "yes" : "no");
     return out;
 }
 

@@ -23,6 +23,9 @@ struct ResolvedImage {
     bool installed_by_systemk = false;
     std::string package_unit;              // e.g. "nginx.service"
     std::vector<ExecWord> default_command; // from the package unit or the resolver
+    // From the package's own unit: StateDirectory=, RuntimeDirectory=, ReadWritePaths=, ...
+    // (key, raw value), so that a packaged daemon can still write where its packager said.
+    std::vector<std::pair<std::string, std::string>> writable_directives;
 };
 
 struct PreparedVolume {

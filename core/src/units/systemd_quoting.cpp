@@ -130,21 +130,50 @@ std::string quote_word(std::string_view word, bool escape_specifiers, bool escap
     return out;
 }
 
+namespace {
+std::string shown(std::string_view word) {
+    return word.size() <= 64 ? std::string(word) : std::string(word.substr(0, 64)) + "...";
+}
+}  // namespace
+
 std::string quote_exec(const std::vector<ExecWord> &argv) {
     if (argv.empty()) throw QuotingError("empty command");
     const std::string &exe = argv[0].text;
     if (exe.empty()) throw QuotingError("empty executable name");
+    if (exe == ";") throw QuotingError("the executable ';' would be read by systemd as a command separator");
     // systemd reads these as prefixes (ignore-failure, argv0, privileged, ...) on the first word.
     if (std::string_view("-@:+!|").find(exe[0]) != std::string_view::npos)
-        throw QuotingError("executable '" + exe + "' starts with a character systemd reads as a prefix");
+        throw QuotingError(std::string("executable starts with '") + exe[0] + "', which systemd reads as an exec prefix");
     if (exe[0] != '/' && exe.find('/') != std::string::npos)
-        throw QuotingError("executable '" + exe + "' is a relative path; use an absolute path or a bare name");
+        throw QuotingError("executable '" + shown(exe) + "' is a relative path; use an absolute path or a bare name");
+    if (argv[0].origin == WordOrigin::PodSpecWithEnvRefs)
+        throw QuotingError("the executable may not use a secret-derived variable");
     std::string out;
     for (size_t i = 0; i < argv.size(); ++i) {
         if (i) out += ' ';
-        const bool literal = argv[i].origin == WordOrigin::PodSpec;
-        out += quote_word(argv[i].text, literal, literal);
+        switch (argv[i].origin) {
+            case WordOrigin::PodSpec: out += quote_word(argv[i].text, true, true); break;
+            case WordOrigin::PodSpecWithEnvRefs: out += quote_word(argv[i].text, true, false); break;
+            case WordOrigin::Package: out += quote_word(argv[i].text, false, false); break;
+        }
     }
+    return out;
+}
+
+std::string environment_file_line(std::string_view name, std::string_view value) {
+    if (!is_valid_environment_name(name))
+        throw QuotingError("environment variable name '" + shown(name) + "' is not accepted by systemd");
+    if (value.find('\0') != std::string_view::npos)
+        throw QuotingError("environment variable " + std::string(name) + " has a NUL byte in its value");
+    if (!is_valid_utf8(value))
+        throw QuotingError("environment variable " + std::string(name) + " has a value that is not valid UTF-8");
+    std::string out(name);
+    out += "=\"";
+    for (char c : value) {
+        if (c == '"' || c == '\\' || c == '`' || c == '$') out += '\\';
+        out += c;
+    }
+    out += "\"\n";
     return out;
 }
 

@@ -21,6 +21,10 @@ public:
 enum class WordOrigin {
     PodSpec,  // literal: '%' and '$' are escaped so they reach the process unchanged
     Package,  // taken from a package's own unit: keeps its specifiers and $VAR references
+    // A pod-spec word whose literal '$' are already doubled and which may hold ${NAME}
+    // references that systemd expands when it starts the process (secret-derived variables,
+    // which must not be written into the unit file): '%' is still escaped.
+    PodSpecWithEnvRefs,
 };
 
 struct ExecWord {
@@ -33,11 +37,21 @@ struct ExecWord {
 // escape_specifiers doubles '%'; escape_dollar doubles '$'.
 std::string quote_word(std::string_view word, bool escape_specifiers, bool escape_dollar);
 
-// ExecStart= value for argv. argv[0] must be absolute or a bare name systemd can look up.
+// ExecStart= value for argv. argv[0] must be absolute or a bare name systemd can look up, and
+// may not be ";" or start with a character systemd reads as an exec prefix (-@:+!|): systemd
+// unquotes the first word before it looks for those, so quoting alone is not enough there.
+// Later words are safe quoted (systemd only splits on an unquoted ";").
+// Error messages show at most the first 64 bytes of a word.
 std::string quote_exec(const std::vector<ExecWord> &argv);
 
 // Environment= value for one assignment. Throws for names systemd rejects or NUL bytes.
 std::string quote_environment(std::string_view name, std::string_view value);
+
+// One line of a systemd EnvironmentFile= ("NAME=\"value\"\n"), read back by systemd as
+// exactly `value`: inside double quotes it honours only \\ \" \` \$ and a backslash-newline,
+// and keeps other bytes, newlines included. Throws for invalid names, NUL or invalid UTF-8;
+// messages never contain the value.
+std::string environment_file_line(std::string_view name, std::string_view value);
 
 // One path in a path-list directive (BindPaths=, ReadOnlyPaths=, ...): backslash escapes
 // for separators, quotes and whitespace; '%' doubled. Must be absolute, no control characters.
