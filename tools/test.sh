@@ -58,8 +58,8 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest --preset 
 
 step "fuzz smoke (libFuzzer, clang)"
 cmake --preset fuzz "${launcher[@]}" -DSYSTEMK_E2E=OFF >/dev/null
-# Only the fuzz target: clang 14 cannot build the agent's coroutines with coverage instrumentation.
-cmake --build --preset fuzz -j "$jobs" --target unit_roundtrip_fuzz
+# Only the fuzz targets: clang 14 cannot build the agent's coroutines with coverage instrumentation.
+cmake --build --preset fuzz -j "$jobs" --target unit_roundtrip_fuzz pod_units_fuzz
 run_ctest --test-dir build-fuzz -L fuzz --output-on-failure
 
 step "all tests passed"

@@ -88,7 +88,7 @@ TEST(SandboxProfile, DefaultPodGetsTheContainerRuntimeDefaults) {
     // systemk's own state, credentials and unit files are out of every pod's reach.
     const auto hidden = *s.last("InaccessiblePaths");
     for (const char *p : {"-/var/lib/systemk", "-/run/systemk", "-/etc/systemk", "-/run/systemd/system",
-                          "-/etc/kubernetes/kubelet.conf", "-/etc/shadow"})
+                          "-/etc/kubernetes/kubelet.conf", "-/etc/shadow", "-/run/dbus", "-/run/systemd/private"})
         EXPECT_NE(hidden.find(p), std::string::npos) << p;
 }
 

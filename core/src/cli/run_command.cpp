@@ -166,6 +166,10 @@ int run_command(const std::vector<std::string> &raw_args) {
     node_context.api_server_port = kubeconfig.port;
     node_context.state_dir = state_dir;
     if (const auto uid = options.get("--override-root-uid")) node_context.override_root_uid = std::stoll(*uid);
+    // The agent's credentials are out of every pod's reach (InaccessiblePaths=).
+    for (const auto &p : {kc_path, kubeconfig.client_key_file, kubeconfig.token_file,
+                          std::filesystem::path(options.get_or("--keyfile", ""))})
+        if (!p.empty()) node_context.private_paths.push_back(std::filesystem::absolute(p).string());
 
     kube::ObjectCache pods;
     kube::ReferencedObjects referenced(*client, io.get_executor());

@@ -23,6 +23,7 @@ struct Kubeconfig {
     std::string client_key_pem;    // never logged
     std::string token;             // never logged
     std::filesystem::path token_file;
+    std::filesystem::path client_key_file;  // when the key is a file: pods must never see it
 };
 
 // --kubeconfig, then $KUBECONFIG (first entry), then ~/.kube/config.

@@ -7,6 +7,7 @@
 
 #include "node/node_object.h"
 #include "pods/cache_lookup.h"
+#include "pods/container_files.h"
 #include "pods/json_access.h"
 #include "pods/pod_preparation.h"
 #include "pods/spec_error.h"
@@ -221,6 +222,7 @@ void Reconciler::prepare(PodRuntime &rt, const json::object &pod) {
             if (o.name == c.name) c = o;
         c.unit = u.name;
         rt.unit_text[u.name] = units::write_unit(u.unit);
+        if (!u.env_file.empty()) write_env_file(u.env_file, u.secret_env);
         unit_owner_[u.name] = rt.key;
         for (const auto &w : u.warnings) event(rt, "Warning", "InvalidEnvironmentVariableNames", w);
         rt.containers.push_back(std::move(c));

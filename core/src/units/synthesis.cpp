@@ -202,13 +202,14 @@ void add_environment(PodUnit &out, UnitSection &service, const pods::Environment
     service.add("EnvironmentFile", escape_single_path(out.env_file));
 }
 
-// systemk's own state, credentials and unit files, and the host's password hashes and
-// journal: no pod reaches them, even as root with CAP_DAC_OVERRIDE. The pod's own volumes
+// systemk's own state, credentials and unit files, the host's password hashes and journal,
+// and the way to ask systemd for more: no pod reaches them, even as root with CAP_DAC_OVERRIDE. The pod's own volumes
 // under these directories are bind-mounted before this applies.
 void add_private_paths(UnitSection &service, const pods::NodeContext &node) {
+    // The system bus and systemd's private socket too: root on them could start any unit.
     std::set<std::string> paths = {node.state_dir, node.runtime_dir, "/etc/systemk", "/run/systemd/system",
-                                   "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
-                                   "/var/log/journal", "/run/log/journal"};
+                                   "/run/dbus", "/run/systemd/private", "/etc/shadow", "/etc/gshadow",
+                                   "/etc/shadow-", "/etc/gshadow-", "/var/log/journal", "/run/log/journal"};
     paths.insert(node.private_paths.begin(), node.private_paths.end());
     std::string value;
     for (const auto &p : paths) {
