@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "plugins/host_services.h"
+#include "plugins/image_name.h"
 
 #define BOOST_DLL_USE_STD_FS
 #include <boost/dll/shared_library.hpp>
@@ -257,6 +258,9 @@ bool PluginRegistry::load_file(const std::filesystem::path &file, const LoadOpti
 }
 
 const Plugin *PluginRegistry::resolver_for(const std::string &image) const {
+    // Callers report why an image is refused (pods::resolve_images); this keeps any other path
+    // from handing a plugin an overlong or control-character image.
+    if (image_name_problem(image)) return nullptr;
     const Plugin *best = nullptr;
     int best_score = 0;
     for (const auto &p : plugins_) {

@@ -72,7 +72,8 @@ public:
     bool load_file(const std::filesystem::path &file, const LoadOptions &options);
 
     const std::vector<std::unique_ptr<Plugin>> &plugins() const { return plugins_; }
-    // The resolver with the highest claim on `image` (first loaded wins ties), or nullptr.
+    // The resolver with the highest claim on `image` (first loaded wins ties), or nullptr; also
+    // nullptr, without asking any plugin, for an image image_name_problem refuses.
     const Plugin *resolver_for(const std::string &image) const;
     // The volume handler that lists `type` in its handles, or nullptr.
     const Plugin *volume_handler_for(const std::string &type) const;
