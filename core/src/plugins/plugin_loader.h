@@ -68,7 +68,10 @@ public:
     // Loads every *.so in `dir`, in file-name order. A plugin that cannot be loaded is logged
     // (one line naming the file and why) and skipped; the others still load.
     void load_directory(const std::filesystem::path &dir, const LoadOptions &options);
-    // Loads one file; returns false (after logging why) if it was refused.
+    // Loads one file; returns false (after logging why) if it was refused. The plugin's name comes
+    // from the file name (plugin_file_policy.h); a disabled, already loaded or untrusted
+    // (ownership, permissions) file is refused without being opened, and a library whose
+    // descriptor declares another name is refused after opening.
     bool load_file(const std::filesystem::path &file, const LoadOptions &options);
 
     const std::vector<std::unique_ptr<Plugin>> &plugins() const { return plugins_; }
