@@ -5,10 +5,12 @@
 // next step; until then a package that is not installed is reported as such.
 #include <boost/json.hpp>
 
+#include <cstring>
 #include <fstream>
-#include <regex>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "systemk/plugin.h"
 
@@ -29,14 +31,55 @@ std::string config(const systemk_host *host, const char *key, const std::string 
     return fallback;
 }
 
-const std::regex &package_pattern() {
-    static const std::regex re(R"(([a-z0-9][a-z0-9+.\-]+)(:([A-Za-z0-9.+~:\-]+))?)");
-    return re;
+// The host refuses longer images before asking; the plugin does not rely on that.
+constexpr size_t kMaxImage = 4096;
+
+struct PackageRef {
+    std::string name, version;  // version empty: any
+};
+
+bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-'; }
+bool is_version_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '~' ||
+           c == ':' || c == '-';
 }
 
-int claim(void *, const char *image) {
+// "name" or "name:version" with Debian's rules: a name is [a-z0-9][a-z0-9+.-]+ and holds no ':',
+// so the first ':' ends it; the version is [A-Za-z0-9.+~:-]+ (an epoch brings more ':'). One
+// pass over the text, no backtracking.
+std::optional<PackageRef> parse_package(std::string_view image) {
+    if (image.size() > kMaxImage) return std::nullopt;
+    const auto colon = image.find(':');
+    const auto name = image.substr(0, colon);
+    if (name.size() < 2 || name[0] == '+' || name[0] == '.' || name[0] == '-') return std::nullopt;
+    for (char c : name)
+        if (!is_name_char(c)) return std::nullopt;
+    PackageRef ref{std::string(name), {}};
+    if (colon == std::string_view::npos) return ref;
+    const auto version = image.substr(colon + 1);
+    if (version.empty()) return std::nullopt;
+    for (char c : version)
+        if (!is_version_char(c)) return std::nullopt;
+    ref.version = std::string(version);
+    return ref;
+}
+
+// The image as it may appear in a one-line error: control characters shown as '?', and cut short.
+std::string printable(std::string_view image) {
+    constexpr size_t kShown = 200;
+    std::string out;
+    for (char c : image.substr(0, kShown)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    if (image.size() > kShown) out += "...";
+    return out;
+}
+
+int claim(void *, const char *image) noexcept {
     if (!image) return 0;
-    return std::regex_match(image, package_pattern()) ? 50 : 0;
+    try {
+        return parse_package(std::string_view(image, strnlen(image, kMaxImage + 1))) ? 50 : 0;
+    } catch (...) {
+        return 0;
+    }
 }
 
 systemk_status fail(systemk_output *error, systemk_status status, const std::string &message) {
@@ -85,10 +128,11 @@ systemk_status resolve(void *instance, const char *request_json, systemk_output 
         const auto request = json::parse(request_json).as_object();
         const std::string image(request.at("image").as_string());
         const bool dry_run = request.contains("dryRun") && request.at("dryRun").as_bool();
-        std::smatch m;
-        if (!std::regex_match(image, m, package_pattern()))
-            return fail(error, SYSTEMK_ERR_INVALID, "'" + image + "' is not a Debian package name");
-        const std::string name = m[1], wanted = m[3];
+        if (image.size() > kMaxImage)
+            return fail(error, SYSTEMK_ERR_INVALID, "the image is longer than " + std::to_string(kMaxImage) + " bytes");
+        const auto ref = parse_package(image);
+        if (!ref) return fail(error, SYSTEMK_ERR_INVALID, "'" + printable(image) + "' is not a Debian package name");
+        const std::string &name = ref->name, &wanted = ref->version;
         const auto version = installed_version(inst, name);
         if (version.empty()) {
             if (dry_run)
@@ -107,6 +151,8 @@ systemk_status resolve(void *instance, const char *request_json, systemk_output 
         return SYSTEMK_OK;
     } catch (const std::exception &e) {
         return fail(error, SYSTEMK_ERR_INVALID, std::string("bad request: ") + e.what());
+    } catch (...) {
+        return fail(error, SYSTEMK_ERR_INTERNAL, "unexpected failure");
     }
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -14,7 +15,21 @@ namespace {
 
 namespace json = boost::json;
 
-int claim(void *, const char *image) { return (image && image[0] == '/') ? 100 : 0; }
+// A path longer than PATH_MAX (terminator included) cannot name a file.
+constexpr size_t kMaxPath = PATH_MAX - 1;
+
+int claim(void *, const char *image) noexcept {
+    return (image && image[0] == '/' && strnlen(image, kMaxPath + 1) <= kMaxPath) ? 100 : 0;
+}
+
+// The path as it may appear in a one-line error: control characters shown as '?', and cut short.
+std::string printable(const std::string &path) {
+    constexpr size_t kShown = 200;
+    std::string out;
+    for (char c : path.substr(0, kShown)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    if (path.size() > kShown) out += "...";
+    return out;
+}
 
 systemk_status fail(systemk_output *error, systemk_status status, const std::string &message) {
     systemk_output_puts(error, message.c_str());
@@ -25,17 +40,25 @@ systemk_status resolve(void *, const char *request_json, systemk_output *result,
     try {
         const auto request = json::parse(request_json).as_object();
         const std::string path(request.at("image").as_string());
-        if (path.empty() || path[0] != '/') return fail(error, SYSTEMK_ERR_INVALID, "image '" + path + "' is not an absolute path");
+        if (path.empty() || path[0] != '/')
+            return fail(error, SYSTEMK_ERR_INVALID, "image '" + printable(path) + "' is not an absolute path");
+        if (path.size() > kMaxPath)
+            return fail(error, SYSTEMK_ERR_INVALID, "image is longer than " + std::to_string(kMaxPath) + " bytes, so it is no path");
+        // A NUL would make stat() look at a shorter path than the one the unit would run.
+        if (path.find('\0') != std::string::npos)
+            return fail(error, SYSTEMK_ERR_INVALID, "image '" + printable(path) + "' contains a NUL byte");
         struct stat st {};
         if (stat(path.c_str(), &st) != 0)
-            return fail(error, SYSTEMK_ERR_NOT_FOUND, "image " + path + ": " + std::strerror(errno));
-        if (!S_ISREG(st.st_mode)) return fail(error, SYSTEMK_ERR_INVALID, "image " + path + " is not a regular file");
-        if (access(path.c_str(), X_OK) != 0) return fail(error, SYSTEMK_ERR_INVALID, "image " + path + " is not executable");
+            return fail(error, SYSTEMK_ERR_NOT_FOUND, "image " + printable(path) + ": " + std::strerror(errno));
+        if (!S_ISREG(st.st_mode)) return fail(error, SYSTEMK_ERR_INVALID, "image " + printable(path) + " is not a regular file");
+        if (access(path.c_str(), X_OK) != 0) return fail(error, SYSTEMK_ERR_INVALID, "image " + printable(path) + " is not executable");
         const json::object out{{"execStart", json::array{json::string(path)}}};
         systemk_output_puts(result, json::serialize(out).c_str());
         return SYSTEMK_OK;
     } catch (const std::exception &e) {
         return fail(error, SYSTEMK_ERR_INVALID, std::string("bad request: ") + e.what());
+    } catch (...) {
+        return fail(error, SYSTEMK_ERR_INTERNAL, "unexpected failure");
     }
 }
 

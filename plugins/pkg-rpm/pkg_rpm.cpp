@@ -3,7 +3,8 @@
 // with the resolver-plugins milestone and is reported as unsupported until then.
 #include <sys/stat.h>
 
-#include <string>
+#include <cstring>
+#include <string_view>
 
 #include "systemk/plugin.h"
 
@@ -14,8 +15,13 @@ bool exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
-int claim(void *, const char *image) {
-    if (!image || !image[0] || image[0] == '/' || std::string(image).find("://") != std::string::npos) return 0;
+// The host refuses longer images before asking; the plugin does not rely on that.
+constexpr size_t kMaxImage = 4096;
+
+int claim(void *, const char *image) noexcept {
+    if (!image) return 0;
+    const std::string_view s(image, strnlen(image, kMaxImage + 1));
+    if (s.empty() || s.size() > kMaxImage || s[0] == '/' || s.find("://") != std::string_view::npos) return 0;
     return (exists("/var/lib/rpm") && !exists("/var/lib/dpkg/status")) ? 60 : 0;
 }
 

@@ -11,6 +11,23 @@
  *        image resolver (claim, resolve, release), volume handler (prepare, cleanup).
  *
  * ---------------------------------------------------------------------------------------------
+ * Files, names and trust
+ *   A plugin is a file "<name>.so" (or "libsystemk-<name>.so", for distributions that prefix
+ *   libraries) in the host's plugin directory; <name> is 1 to 64 characters of [a-z0-9-] and must
+ *   equal the descriptor's `name`, or the host refuses the plugin after loading it. The host
+ *   decides from the file name and metadata alone, before dlopen (which runs the library's
+ *   constructors), whether to open a file at all: a plugin disabled by configuration is never
+ *   opened, and neither is a file that is not owned by root (or the host's effective uid) or is
+ *   writable by group or others, nor one whose directory, or any directory above it up to /, is
+ *   (a parent with the sticky bit, like /tmp, may be writable by others). For a symlink the
+ *   resolved target and its directories are checked as well. Each refusal is one log line naming
+ *   the file and the reason.
+ *
+ * Inputs
+ *   The host hands a resolver only an image of 1 to 4096 bytes without control characters (no
+ *   NUL, newline, ...). Plugins still bound what they read (a plugin may run in other hosts) and
+ *   must parse in time and stack linear in the input: no backtracking regular expressions.
+ *
  * Loading and negotiation
  *   The plugin exports exactly one symbol, systemk_plugin_entry (see SYSTEMK_PLUGIN_ENTRY), and
  *   hides everything else. The host calls it once, right after dlopen, with its services table.

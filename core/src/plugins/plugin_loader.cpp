@@ -7,6 +7,8 @@
 #include <cstddef>
 
 #include "plugins/host_services.h"
+#include "plugins/image_name.h"
+#include "plugins/plugin_file_policy.h"
 
 #define BOOST_DLL_USE_STD_FS
 #include <boost/dll/shared_library.hpp>
@@ -19,12 +21,6 @@ namespace {
     ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type *)nullptr)->field))
 
 std::string version_string(unsigned major, unsigned minor) { return std::to_string(major) + "." + std::to_string(minor); }
-
-bool is_valid_plugin_name(std::string_view name) {
-    if (name.empty() || name.size() > 64) return false;
-    return std::all_of(name.begin(), name.end(),
-                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
-}
 
 class LoadedPlugin final : public Plugin {
 public:
@@ -196,18 +192,41 @@ void PluginRegistry::load_directory(const std::filesystem::path &dir, const Load
 
 bool PluginRegistry::load_file(const std::filesystem::path &file, const LoadOptions &options) {
     const auto label = file.string();
+    // Everything up to dlopen decides from the file name and its metadata alone: opening the
+    // library runs its constructors, so a disabled or untrusted file must never be opened.
+    const auto file_name = plugin_name_from_file(file);
+    if (!file_name) {
+        spdlog::error("plugin file={} refused: its name is not <name>.so or libsystemk-<name>.so with a name of [a-z0-9-]",
+                      label);
+        return false;
+    }
+    const std::string &name = *file_name;
+    if (options.disabled.contains(name)) {
+        spdlog::info("plugin={} file={} disabled by configuration; not opened", name, label);
+        return false;
+    }
+    for (const auto &p : plugins_) {
+        if (p->name() == name) {
+            spdlog::error("plugin={} file={} refused: already loaded from {}", name, label, p->file().string());
+            return false;
+        }
+    }
+    if (const auto why = untrusted_plugin_file_reason(file, geteuid()); !why.empty()) {
+        spdlog::error("plugin={} file={} refused: {}", name, label, why);
+        return false;
+    }
     boost::dll::fs::error_code ec;
     boost::dll::shared_library lib(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
     if (ec) {
-        spdlog::error("plugin file={} refused: cannot load: {}", label, ec.message());
+        spdlog::error("plugin={} file={} refused: cannot load: {}", name, label, ec.message());
         return false;
     }
     if (!lib.has(SYSTEMK_PLUGIN_ENTRY_NAME)) {
-        spdlog::error("plugin file={} refused: no {} symbol", label, SYSTEMK_PLUGIN_ENTRY_NAME);
+        spdlog::error("plugin={} file={} refused: no {} symbol", name, label, SYSTEMK_PLUGIN_ENTRY_NAME);
         return false;
     }
     auto entry = lib.get<const systemk_plugin *(const systemk_host *)>(SYSTEMK_PLUGIN_ENTRY_NAME);
-    auto host = std::make_unique<PluginHost>(file.filename().string(), options.config, host_abi_.major, host_abi_.minor);
+    auto host = std::make_unique<PluginHost>(name, options.config, host_abi_.major, host_abi_.minor);
     const systemk_plugin *d = nullptr;
     try {
         d = entry(host->table());
@@ -233,18 +252,11 @@ bool PluginRegistry::load_file(const std::filesystem::path &file, const LoadOpti
         spdlog::error("plugin file={} refused: descriptor is incomplete or its name is invalid", label);
         return false;
     }
-    const std::string name = d->name;
-    if (options.disabled.contains(name)) {
-        spdlog::info("plugin={} file={} disabled by configuration", name, label);
+    if (name != d->name) {
+        spdlog::error("plugin={} file={} refused: it declares the name {} but its file name gives {}", name, label, d->name,
+                      name);
         return false;
     }
-    for (const auto &p : plugins_) {
-        if (p->name() == name) {
-            spdlog::error("plugin={} file={} refused: already loaded from {}", name, label, p->file().string());
-            return false;
-        }
-    }
-    host->set_plugin_name(name);
     auto plugin = std::make_unique<LoadedPlugin>(std::move(lib), file, std::move(host), d);
     if (const auto problem = plugin->check_ops(); !problem.empty()) {
         spdlog::error("plugin={} file={} refused: {}", name, label, problem);
@@ -257,6 +269,9 @@ bool PluginRegistry::load_file(const std::filesystem::path &file, const LoadOpti
 }
 
 const Plugin *PluginRegistry::resolver_for(const std::string &image) const {
+    // Callers report why an image is refused (pods::resolve_images); this keeps any other path
+    // from handing a plugin an overlong or control-character image.
+    if (image_name_problem(image)) return nullptr;
     const Plugin *best = nullptr;
     int best_score = 0;
     for (const auto &p : plugins_) {

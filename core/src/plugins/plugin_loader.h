@@ -68,11 +68,15 @@ public:
     // Loads every *.so in `dir`, in file-name order. A plugin that cannot be loaded is logged
     // (one line naming the file and why) and skipped; the others still load.
     void load_directory(const std::filesystem::path &dir, const LoadOptions &options);
-    // Loads one file; returns false (after logging why) if it was refused.
+    // Loads one file; returns false (after logging why) if it was refused. The plugin's name comes
+    // from the file name (plugin_file_policy.h); a disabled, already loaded or untrusted
+    // (ownership, permissions) file is refused without being opened, and a library whose
+    // descriptor declares another name is refused after opening.
     bool load_file(const std::filesystem::path &file, const LoadOptions &options);
 
     const std::vector<std::unique_ptr<Plugin>> &plugins() const { return plugins_; }
-    // The resolver with the highest claim on `image` (first loaded wins ties), or nullptr.
+    // The resolver with the highest claim on `image` (first loaded wins ties), or nullptr; also
+    // nullptr, without asking any plugin, for an image image_name_problem refuses.
     const Plugin *resolver_for(const std::string &image) const;
     // The volume handler that lists `type` in its handles, or nullptr.
     const Plugin *volume_handler_for(const std::string &type) const;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "kube/kubeconfig.h"
+#include "plugins/image_name.h"
 #include "pods/json_access.h"
 #include "units/package_unit.h"
 
@@ -50,6 +51,7 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
             const auto name = required_string(container, "name", path);
             const auto image = required_string(container, "image", path);
             const auto field = join_path(path, "image");
+            if (const auto why = plugins::image_name_problem(image)) throw SpecError(field, *why, "InvalidImageName");
             const auto *resolver = plugins.resolver_for(image);
             if (!resolver) throw SpecError(field, "no image resolver plugin accepts '" + image + "'", "InvalidImageName");
             json::object request{{"image", image}, {"dryRun", dry_run}, {"pod", pod_reference(pod)}, {"container", container}};
