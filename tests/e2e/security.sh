@@ -153,6 +153,7 @@ kind: Pod
 metadata: {name: typo}
 spec:
   $POD_PLACEMENT
+  automountServiceAccountToken: false
   containers:
   - name: c
     image: /bin/sleep
@@ -164,6 +165,7 @@ kind: Pod
 metadata: {name: huge}
 spec:
   $POD_PLACEMENT
+  automountServiceAccountToken: false
   containers:
   - name: c
     image: /bin/sleep
@@ -190,6 +192,7 @@ kind: Pod
 metadata: {name: sandboxed}
 spec:
   $POD_PLACEMENT
+  automountServiceAccountToken: false
   volumes: [{name: data, emptyDir: {}}]
   containers:
   - name: c
