@@ -73,12 +73,13 @@ kind: Pod
 metadata: {name: victim}
 spec:
   $POD_PLACEMENT
-  securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
+  automountServiceAccountToken: false
+  securityContext: {runAsUser: 33, runAsGroup: 33, fsGroup: 33}
   volumes: [{name: creds, secret: {secretName: victim-secret, defaultMode: 0400}}]
   containers:
   - name: c
     image: /bin/sh
-    command: ["/bin/sh", "-c", "test -r /creds/password && echo volume-ok; [ \"\$PASSWORD\" = topsecret-4711 ] && echo env-ok; exec sleep 100000"]
+    command: ["/bin/sh", "-c", "test -r /creds/password && echo volume-ok; [ \"\${#PASSWORD}\" = 14 ] && echo env-ok; exec sleep 100000"]
     env: [{name: PASSWORD, valueFrom: {secretKeyRef: {name: victim-secret, key: password}}}]
     volumeMounts: [{name: creds, mountPath: /creds}]
 POD
@@ -101,7 +102,7 @@ POD
     try env-file "cat /run/systemk/pods/*/env/*"
     try proc-environ "grep -s topsecret-4711 /proc/[0-9]*/environ | grep -q ."
     try agent-credentials "cat /etc/systemk/kubeconfig"
-    try shadow "cat /etc/shadow"
+    try shadow "grep -q ^root: /etc/shadow"
     try systemd-bus "systemctl show -p Version"
     try systemd-run "systemd-run --wait /bin/true"
     try remount "mount -o remount,rw /"
@@ -109,6 +110,8 @@ POD
     try write-usr "touch /usr/pwned"
     try block-devices "find /dev -type b | grep -q ."
     try mknod "mknod /tmp/sda b 8 0"
+    # A control: the probe can read what every pod may read, so "blocked" means something.
+    grep -q ^ID= /etc/os-release && echo control-readable
     echo probe-done'
   apply <<POD
 apiVersion: v1
@@ -116,6 +119,7 @@ kind: Pod
 metadata: {name: intruder}
 spec:
   $POD_PLACEMENT
+  automountServiceAccountToken: false
   restartPolicy: Never
   containers:
   - {name: c, image: /bin/sh, command: ["/bin/sh", "-c", $(jq -Rn --arg v "$probe" '$v')]}
@@ -125,6 +129,7 @@ kind: Pod
 metadata: {name: intruder-nonroot}
 spec:
   $POD_PLACEMENT
+  automountServiceAccountToken: false
   restartPolicy: Never
   securityContext: {runAsUser: 65534, runAsNonRoot: true}
   containers:
@@ -135,6 +140,7 @@ POD
     wait_until 60 "$p Succeeded" phase_is "$p" Succeeded
     out=$(output_of "$p" c) || fail "journalctl $p"
     grep -q probe-done <<<"$out" || fail "$p did not finish its probe: $out"
+    grep -q control-readable <<<"$out" || fail "$p could not even read /etc/os-release: the probe proves nothing"
     if grep LEAK <<<"$out"; then fail "$p reached what it must not"; fi
     echo "$p: $(grep -c BLOCKED <<<"$out") attempts blocked"
   done

@@ -2,7 +2,11 @@
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-bus.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstring>
 #include <fstream>
@@ -157,11 +161,22 @@ std::optional<std::string> UnitManager::read_unit_file(const std::string &name) 
 void UnitManager::write_unit_file(const std::string &name, const std::string &content) {
     const auto target = unit_dir_ / name;
     const auto tmp = unit_dir_ / ("." + name + ".tmp");
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << content;
-        if (!out) throw SystemdError("cannot write " + tmp.string());
+    // 0600 from creation on: a unit file names the pod's secrets' places; only root reads it.
+    ::unlink(tmp.c_str());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw SystemdError("cannot create " + tmp.string() + ": " + std::strerror(errno));
+    size_t done = 0;
+    while (done < content.size()) {
+        const auto n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            ::close(fd);
+            throw SystemdError("cannot write " + tmp.string() + ": " + std::strerror(errno));
+        }
+        done += static_cast<size_t>(n);
     }
+    ::fchmod(fd, 0600);
+    ::close(fd);
     std::filesystem::rename(tmp, target);
     reload_pending_ = true;
 }
