@@ -145,25 +145,20 @@ SandboxResult add_sandbox(UnitSection &service, const json::object &pod_spec, co
     if (escalation != 1) service.add("NoNewPrivileges", "yes");
     // The host is the image: read-only everywhere except the pod's volumes and the package's
     // own StateDirectory=/ReadWritePaths= (systemd keeps those writable).
-    service.add("ProtectSystem", "strict");
-    service.add("ProtectHome", "read-only");
-    service.add("PrivateTmp", "yes");
-    service.add("PrivateDevices", "yes");
-    service.add("ProtectKernelTunables", "yes");
-    service.add("ProtectKernelModules", "yes");
-    service.add("ProtectKernelLogs", "yes");
-    service.add("ProtectControlGroups", "yes");
-    service.add("ProtectClock", "yes");
-    service.add("ProtectHostname", "yes");
+    static const std::pair<const char *, const char *> kFixed[] = {
+        {"ProtectSystem", "strict"},       {"ProtectHome", "read-only"},     {"PrivateTmp", "yes"},
+        {"PrivateDevices", "yes"},         {"ProtectKernelTunables", "yes"}, {"ProtectKernelModules", "yes"},
+        {"ProtectKernelLogs", "yes"},      {"ProtectControlGroups", "yes"},  {"ProtectClock", "yes"},
+        {"ProtectHostname", "yes"}};
+    for (const auto &[key, value] : kFixed) service.add(key, value);
     const bool host_pid = pods::optional_bool(pod_spec, "hostPID", "spec").value_or(false);
     service.add("ProtectProc", host_pid ? "default" : "invisible");
     if (!pods::optional_bool(pod_spec, "hostIPC", "spec").value_or(false)) service.add("PrivateIPC", "yes");
-    service.add("RestrictSUIDSGID", "yes");
-    service.add("LockPersonality", "yes");
-    service.add("RestrictRealtime", "yes");
-    service.add("RestrictNamespaces", "yes");
-    service.add("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK");
-    service.add("SystemCallArchitectures", "native");
+    static const std::pair<const char *, const char *> kRestrictions[] = {
+        {"RestrictSUIDSGID", "yes"},   {"LockPersonality", "yes"}, {"RestrictRealtime", "yes"},
+        {"RestrictNamespaces", "yes"}, {"RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK"},
+        {"SystemCallArchitectures", "native"}};
+    for (const auto &[key, value] : kRestrictions) service.add(key, value);
     if (seccomp != "Unconfined") {
         service.add("SystemCallFilter", "@system-service");
         service.add("SystemCallErrorNumber", "EPERM");
