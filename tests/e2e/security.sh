@@ -151,7 +151,7 @@ POD
 # profile are pod errors, not silently weaker units; the agent keeps running.
 case_bad_security_context() {
   setup_ns
-  k delete pod typo huge --ignore-not-found --wait=true >/dev/null
+  k delete pod typo huge long-image --ignore-not-found --wait=true >/dev/null
   local pid; pid=$(node systemctl show -p MainPID --value systemk) || fail "agent pid"
   apply <<POD
 apiVersion: v1
@@ -178,13 +178,24 @@ spec:
     command: [/bin/sleep, "1000"]
     resources: {limits: {memory: "1e30"}}
 POD
+  # Reproduction 2: a 60 000-character image crashed the agent (regex recursion in a resolver).
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: long-image}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: c, image: $(head -c 60000 /dev/zero | tr '\0' a)}]
+POD
   for p in typo huge; do
     wait_until 60 "$p refused" "[[ \$(waiting_reason $p) == CreateContainerConfigError ]]"
   done
+  wait_until 60 "long-image refused" '[[ $(waiting_reason long-image) == InvalidImageName ]]'
   jp pod/typo '{.status.containerStatuses[0].state.waiting.message}' | grep -q "CAP_SYS_ADMINN" || fail "typo message"
   [[ $(node systemctl show -p MainPID --value systemk) == "$pid" ]] || fail "the agent restarted"
-  k delete pod typo huge --wait=false >/dev/null
-  echo "capability typo and 1e30 memory refused with CreateContainerConfigError"
+  k delete pod typo huge long-image --wait=false >/dev/null
+  echo "capability typo and 1e30 memory refused with CreateContainerConfigError, a 60 000-byte image with InvalidImageName"
 }
 
 # Acceptance: the example pods and a packaged daemon still run under the profile.
@@ -213,7 +224,60 @@ POD
   k delete pod sandboxed --wait=false >/dev/null
 }
 
+# Acceptance: a packaged daemon still runs under the profile, writing where its own unit says
+# (StateDirectory=, RuntimeDirectory=). The package is built here with dpkg-deb and installed
+# in the node with dpkg, so the real pkg-apt path (dpkg database, file list, unit) is used.
+case_packaged_daemon_runs() {
+  setup_ns
+  local pkg=systemk-e2e-daemon work; work=$(mktemp -d)
+  mkdir -p "$work/DEBIAN" "$work/lib/systemd/system" "$work/usr/sbin"
+  printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: e2e <e2e@example.org>\nDescription: e2e daemon\n' \
+    "$pkg" > "$work/DEBIAN/control"
+  cat > "$work/usr/sbin/$pkg" <<'SH'
+#!/bin/sh
+echo "state=$STATE_DIRECTORY runtime=$RUNTIME_DIRECTORY"
+date > "$STATE_DIRECTORY/started" && echo state-writable
+echo $$ > "$RUNTIME_DIRECTORY/pid" && echo runtime-writable
+touch /etc/e2e-daemon-was-here 2>/dev/null && echo etc-writable
+exec sleep 100000
+SH
+  chmod 755 "$work/usr/sbin/$pkg"
+  cat > "$work/lib/systemd/system/$pkg.service" <<UNIT
+[Unit]
+Description=e2e packaged daemon
+[Service]
+ExecStart=/usr/sbin/$pkg
+StateDirectory=$pkg
+RuntimeDirectory=$pkg
+[Install]
+WantedBy=multi-user.target
+UNIT
+  dpkg-deb --build --root-owner-group "$work" "$work.deb" >/dev/null || fail "dpkg-deb"
+  local rootfs=$RUN/nodes/$NODE/rootfs
+  cp "$work.deb" "$rootfs/root/$pkg.deb" && rm -rf "$work" "$work.deb"
+  node dpkg -i "/root/$pkg.deb" >/dev/null || fail "dpkg -i in the node"
+  k delete pod daemon --ignore-not-found --wait=true >/dev/null
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: daemon}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: d, image: $pkg}]
+POD
+  wait_until 60 "daemon Running" phase_is daemon Running
+  wait_until 30 "the daemon's output" 'output_of daemon d | grep -q runtime-writable'
+  local out; out=$(output_of daemon d) || fail "journalctl"
+  grep -q state-writable <<<"$out" || fail "StateDirectory not writable: $out"
+  grep -q etc-writable <<<"$out" && fail "the daemon wrote to /etc"
+  node test -f "/var/lib/$pkg/started" || fail "the state file is not on the host"
+  k delete pod daemon --wait=true >/dev/null
+  node dpkg --purge "$pkg" >/dev/null || true
+  echo "packaged daemon ran from its own unit: StateDirectory and RuntimeDirectory writable, /etc not"
+}
+
 case "${1:-}" in
-  exec_lines|pods_are_isolated|bad_security_context|default_profile_runs_examples) "case_$1" ;;
+  exec_lines|pods_are_isolated|bad_security_context|default_profile_runs_examples|packaged_daemon_runs) "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac
