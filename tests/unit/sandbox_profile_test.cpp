@@ -228,6 +228,34 @@ TEST(Resources, HugeOrNegativeQuantitiesArePodErrors) {
     EXPECT_EQ(s.last("CPUWeight"), "4");  // shares 102 -> 1 + 100*9999/262142
 }
 
+TEST(Identity, UnknownUsersArePodErrorsWhereTheHostIsKnown) {
+    pods::NodeContext n = node();
+    n.user_exists = [](int64_t uid) { return uid == 33; };
+    n.group_exists = [](int64_t gid) { return gid == 33; };
+    static const SecretLookup lookup;
+    auto run = [&](const std::string &sc) {
+        const auto pod = pods::parse_manifests("kind: Pod\nmetadata: {name: p, namespace: ns, uid: u1}\nspec:\n"
+                                               "  securityContext: " + sc + "\n" + kDefault).at(0).as_object();
+        PodInputs in;
+        in.pod = &pod;
+        in.node = &n;
+        in.objects = &lookup;
+        ResolvedImage image;
+        image.default_command = {{"/bin/sh", WordOrigin::PodSpec}};
+        in.images = {{"c", image}};
+        try {
+            synthesize_pod_units(in);
+        } catch (const pods::SpecError &e) {
+            return e.field();
+        }
+        return std::string("ok");
+    };
+    EXPECT_EQ(run("{runAsUser: 33, runAsGroup: 33}"), "ok");
+    EXPECT_EQ(run("{runAsUser: 0}"), "ok");
+    EXPECT_EQ(run("{runAsUser: 1000}"), "spec.containers[0].securityContext.runAsUser");
+    EXPECT_EQ(run("{runAsUser: 33, runAsGroup: 1000}"), "spec.containers[0].securityContext.runAsGroup");
+}
+
 TEST(Grace, ZeroStillTimesOut) {
     EXPECT_EQ(service_of("  terminationGracePeriodSeconds: 0\n" + kDefault).last("TimeoutStopSec"), "1s");
 }

@@ -1,5 +1,7 @@
 // `systemk run`: the node agent.
 #include <spdlog/spdlog.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -166,6 +168,8 @@ int run_command(const std::vector<std::string> &raw_args) {
     node_context.api_server_port = kubeconfig.port;
     node_context.state_dir = state_dir;
     if (const auto uid = options.get("--override-root-uid")) node_context.override_root_uid = std::stoll(*uid);
+    node_context.user_exists = [](int64_t uid) { return ::getpwuid(static_cast<uid_t>(uid)) != nullptr; };
+    node_context.group_exists = [](int64_t gid) { return ::getgrgid(static_cast<gid_t>(gid)) != nullptr; };
     // The agent's credentials are out of every pod's reach (InaccessiblePaths=).
     for (const auto &p : {kc_path, kubeconfig.client_key_file, kubeconfig.token_file,
                           std::filesystem::path(options.get_or("--keyfile", ""))})

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct NodeContext {
     // More host paths no pod may see (the agent's kubeconfig, keys), besides the state and
     // runtime directories, /etc/systemk and the unit directory.
     std::vector<std::string> private_paths;
+    // Whether the host knows a uid/gid (unset: not checked, as in `systemk render`).
+    std::function<bool(int64_t)> user_exists;
+    std::function<bool(int64_t)> group_exists;
     std::optional<int64_t> override_root_uid;
     // Used for resourceFieldRef when a container sets no limit (the kubelet uses allocatable).
     int64_t allocatable_millicpu = 1000;

@@ -160,6 +160,15 @@ void add_identity(UnitSection &service, const json::object &container, const std
     const bool named_non_root = user_name && !uid && *user_name != "root";
     if (non_root && !named_non_root && (!uid || *uid == 0))
         throw SpecError(path + ".securityContext.runAsNonRoot", "container would run as root; set runAsUser");
+    // systemd 252 refuses a uid or gid the host does not know (status 217/USER, 216/GROUP):
+    // say so on the pod instead of crash-looping.
+    if (uid && *uid != 0 && node.user_exists && !node.user_exists(*uid))
+        throw SpecError(path + ".securityContext.runAsUser",
+                        "uid " + std::to_string(*uid) + " does not exist on node " + node.node_name +
+                            " (systemd runs units only as users the host knows)");
+    if (gid && *gid != 0 && node.group_exists && !node.group_exists(*gid))
+        throw SpecError(path + ".securityContext.runAsGroup",
+                        "gid " + std::to_string(*gid) + " does not exist on node " + node.node_name);
     if (uid) service.add("User", std::to_string(*uid));
     if (gid) service.add("Group", std::to_string(*gid));
     if (pod_sc)
