@@ -5,6 +5,7 @@
 
 #include "kube/kubeconfig.h"
 #include "pods/json_access.h"
+#include "pods/pod_layout.h"
 #include "units/package_unit.h"
 
 namespace systemk::pods {
@@ -174,9 +175,7 @@ void add_volume_content(json::object &request, const json::object &volume, const
 
 }  // namespace
 
-std::string volume_directory(const NodeContext &node, const std::string &pod_uid, const std::string &name) {
-    return node.state_dir + "/pods/" + pod_uid + "/volumes/" + name;
-}
+bool is_sensitive_volume_type(const std::string &type) { return type == "secret" || type == "projected"; }
 
 std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object &pod,
                                                              const plugins::PluginRegistry &plugins,
@@ -187,29 +186,50 @@ std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object 
     const auto *list = optional_array(spec, "volumes", "spec");
     if (!list) return out;
     const auto ref = pod_reference(pod);
-    const std::string uid = ref.at("uid").as_string().empty() ? std::string(ref.at("name").as_string())
-                                                              : std::string(ref.at("uid").as_string());
-    // Volumes belong to the pod's user (runAsUser) and group (fsGroup, else runAsGroup).
+    const auto uid = pod_path_id(std::string(ref.at("uid").as_string()), std::string(ref.at("name").as_string()));
+    validate_pod_uid(uid);
+    // Volumes belong to the pod's user (runAsUser) and group (fsGroup, else runAsGroup); fsGroup
+    // also makes emptyDir group-writable and files group-readable, as the kubelet does.
     int64_t owner_uid = -1, owner_gid = -1;
+    bool fs_group = false;
     if (const auto *sc = optional_object(spec, "securityContext", "spec")) {
         owner_uid = optional_int(*sc, "runAsUser", "spec.securityContext").value_or(-1);
-        owner_gid = optional_int(*sc, "fsGroup", "spec.securityContext")
-                        .value_or(optional_int(*sc, "runAsGroup", "spec.securityContext").value_or(-1));
+        const auto group = optional_int(*sc, "fsGroup", "spec.securityContext");
+        fs_group = group.has_value();
+        owner_gid = group.value_or(optional_int(*sc, "runAsGroup", "spec.securityContext").value_or(-1));
+        if (owner_uid < -1 || owner_gid < -1 || owner_uid > 0xfffffffe || owner_gid > 0xfffffffe)
+            throw SpecError("spec.securityContext", "runAsUser, runAsGroup and fsGroup must be valid ids");
     }
     if (owner_uid == 0 && node.override_root_uid) owner_uid = *node.override_root_uid;
+    if (!dry_run) {
+        try {
+            make_pod_dirs(node, uid);
+        } catch (const std::runtime_error &e) {
+            throw SpecError("spec.volumes", e.what());
+        }
+    }
     for (size_t i = 0; i < list->size(); ++i) {
         const auto path = index_path("spec.volumes", i);
         const auto &volume = as_object((*list)[i], path);
         const auto name = required_string(volume, "name", path);
+        validate_path_label(name, join_path(path, "name"));
         std::string type;
         for (const auto &kv : volume)
             if (kv.key() != "name") type = std::string(kv.key());
         if (type.empty()) throw SpecError(path, "volume '" + name + "' has no source");
         const auto *handler = plugins.volume_handler_for(type);
         if (!handler) throw SpecError(join_path(path, type), "volume type '" + type + "' is not supported by any plugin");
+        // Secrets and tokens are never written to persistent disk, whatever --runtime-dir says;
+        // an emptyDir with medium Memory is memory-backed as the kubelet makes it.
+        const auto *empty_dir = type == "emptyDir" ? volume.at(type).if_object() : nullptr;
+        const auto *medium = empty_dir ? empty_dir->if_contains("medium") : nullptr;
+        const bool sensitive = is_sensitive_volume_type(type) || (medium && medium->is_string() && medium->get_string() == "Memory");
+        if (sensitive && !dry_run && !is_on_memory_fs(node.runtime_dir))
+            throw SpecError(path, "volume '" + name + "': the runtime directory " + node.runtime_dir +
+                                      " is not on tmpfs, and this volume must never be on persistent disk");
         json::object request{{"pod", ref}, {"volume", volume}, {"type", type},
-                             {"directory", volume_directory(node, uid, name)}, {"uid", owner_uid}, {"gid", owner_gid},
-                             {"dryRun", dry_run}};
+                             {"directory", volume_dir(node, uid, name, sensitive)}, {"uid", owner_uid}, {"gid", owner_gid},
+                             {"fsGroup", fs_group}, {"dryRun", dry_run}};
         add_volume_content(request, volume, type, pod, path, objects);
         try {
             const auto result = handler->prepare(request).as_object();

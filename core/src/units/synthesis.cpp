@@ -6,6 +6,7 @@
 
 #include "pods/environment.h"
 #include "pods/json_access.h"
+#include "pods/pod_layout.h"
 #include "pods/quantity.h"
 #include "pods/variable_expansion.h"
 #include "units/unit_name.h"
@@ -204,8 +205,19 @@ void add_identity(UnitSection &service, const json::object &container, const std
     if (sc) add_capabilities(service, *sc, path + ".securityContext");
 }
 
-void add_mounts(UnitSection &service, const json::object &container, const std::string &path,
-                const std::map<std::string, PreparedVolume> &volumes) {
+// A subPath as the API server accepts it: relative, no ".." component, bounded, no NUL.
+void validate_sub_path(const std::string &sub, const std::string &field) {
+    if (sub.size() > 4096) throw SpecError(field, "must be at most 4096 characters");
+    if (sub.find('\0') != std::string::npos) throw SpecError(field, "must not contain a NUL character");
+    if (sub.front() == '/') throw SpecError(field, "must be a relative path");
+    if (("/" + sub + "/").find("/../") != std::string::npos) throw SpecError(field, "must not contain '..'");
+}
+
+// Volume mounts become BindPaths=/BindReadOnlyPaths=. A subPath is not joined onto the volume
+// path here (systemd would follow symlinks a container planted in the volume): the unit mounts a
+// pinned path the agent binds to the subPath, resolved safely, right before the container starts.
+void add_mounts(UnitSection &service, PodUnit &unit, const json::object &container, const std::string &path,
+                const PodInputs &in) {
     const auto *mounts = pods::optional_array(container, "volumeMounts", path);
     if (!mounts) return;
     for (size_t i = 0; i < mounts->size(); ++i) {
@@ -213,13 +225,22 @@ void add_mounts(UnitSection &service, const json::object &container, const std::
         const auto &m = pods::as_object((*mounts)[i], mpath);
         const auto name = pods::required_string(m, "name", mpath);
         auto target = pods::required_string(m, "mountPath", mpath);
-        const auto it = volumes.find(name);
-        if (it == volumes.end()) throw SpecError(join_path(mpath, "name"), "no volume named '" + name + "' in spec.volumes");
+        const auto it = in.volumes.find(name);
+        if (it == in.volumes.end()) throw SpecError(join_path(mpath, "name"), "no volume named '" + name + "' in spec.volumes");
         auto source = it->second.path;
+        if (const auto expr = pods::optional_string(m, "subPathExpr", mpath); expr && !expr->empty())
+            throw SpecError(join_path(mpath, "subPathExpr"), "is not supported; use subPath");
         if (const auto sub = pods::optional_string(m, "subPath", mpath); sub && !sub->empty()) {
-            if (sub->front() == '/' || ("/" + *sub + "/").find("/../") != std::string::npos)
-                throw SpecError(join_path(mpath, "subPath"), "must be a relative path without '..'");
-            source += "/" + *sub;
+            const auto field = join_path(mpath, "subPath");
+            validate_sub_path(*sub, field);
+            const auto &meta = pods::as_object(in.pod->at("metadata"), "metadata");
+            const auto uid = pods::pod_path_id(pods::optional_string(meta, "uid", "metadata").value_or(""),
+                                               pods::optional_string(meta, "name", "metadata").value_or(""));
+            pods::validate_path_label(name, join_path(mpath, "name"));
+            pods::validate_path_label(unit.container, join_path(path, "name"));
+            SubPathMount pin{it->second.path, *sub, pods::subpath_pin_path(*in.node, uid, name, unit.container, i), field};
+            source = pin.pinned_path;
+            unit.subpaths.push_back(std::move(pin));
         }
         if (target.empty() || target.front() != '/' || ("/" + target + "/").find("/../") != std::string::npos)
             throw SpecError(join_path(mpath, "mountPath"), "must be an absolute path without '..'");
@@ -298,7 +319,7 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     // The host is the image: everything read-only except the pod's volumes and a private /tmp.
     service.add("ReadOnlyPaths", "/");
     service.add("PrivateTmp", "yes");
-    add_mounts(service, container, path, in.volumes);
+    add_mounts(service, out, container, path, in);
     service.add("StandardOutput", "journal");
     service.add("StandardError", "journal");
     service.add("SyslogIdentifier", cname);
