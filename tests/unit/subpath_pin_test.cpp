@@ -211,6 +211,21 @@ TEST_F(SubPathPin, WithoutOpenat2EverySymlinkIsRefused) {
     EXPECT_EQ(mounts_below(base_.string()).size(), 2u);
 }
 
+TEST_F(SubPathPin, RemovePodFilesFindsPinsThroughASymlinkedRuntimeDir) {
+    fs::create_symlink(base_ / "run", base_ / "run-link");
+    node_.runtime_dir = (base_ / "run-link").string();
+    fs::create_directories(fs::path(volume_) / "sub");
+    std::ofstream(fs::path(volume_) / "sub" / "keep") << "kept";
+    pods::pin_subpaths({{volume_, "sub", pods::subpath_pin_path(node_, kUid, "data", "app", 0), "f"}});
+    ASSERT_EQ(mounts_below((base_ / "run").string()).size(), 1u);
+    // The persistent dir holds the volume itself: removing it is expected; the point is that
+    // the pin is gone first and nothing outside the pod is touched.
+    pods::remove_pod_files(node_, kUid);
+    EXPECT_TRUE(mounts_below(base_.string()).empty());
+    EXPECT_FALSE(fs::exists(base_ / "run" / "pods" / kUid));
+    EXPECT_EQ(read_file(base_ / "outside" / "secret"), "outside");
+}
+
 // --- the unit side --------------------------------------------------------------------------
 
 namespace {

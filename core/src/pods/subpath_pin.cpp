@@ -13,6 +13,7 @@
 // is refused. Kernels without openat2 (< 5.6) get a stricter walk that refuses every symlink.
 // A subPath that does not exist is created as a directory, like the kubelet does, with the
 // volume root's owner and mode.
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <spdlog/spdlog.h>
@@ -179,8 +180,10 @@ void make_mount_point(const std::string &path, bool directory, const std::string
     struct stat st {};
     if (lstat(path.c_str(), &st) == 0) {
         if (S_ISDIR(st.st_mode) == directory && (directory || S_ISREG(st.st_mode))) return;
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);  // a stale pin of the other type (nothing mounted)
+        // A stale pin of the other type: an empty mount point. rmdir/unlink never delete what a
+        // mount still shows (EBUSY, ENOTEMPTY), unlike a recursive removal would.
+        if ((S_ISDIR(st.st_mode) ? rmdir(path.c_str()) : unlink(path.c_str())) != 0)
+            throw SpecError(field, "cannot replace the mount point " + path + ": " + errno_text(errno));
     }
     if (directory) {
         if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
@@ -238,6 +241,60 @@ void pin_subpaths(const std::vector<units::SubPathMount> &mounts) {
     }
 }
 
+namespace {
+
+// The mount a descriptor lies on (statx's mount ID: same-filesystem bind mounts differ here,
+// while st_dev does not); 0 if unknown.
+uint64_t mount_id(int fd) {
+    struct statx stx {};
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0 || !(stx.stx_mask & STATX_MNT_ID))
+        return 0;
+    return stx.stx_mnt_id;
+}
+
+// Removes everything beneath `dir_fd`, never following a symlink and never descending into
+// another mount (a pin the unmount pass missed): what such a mount shows is left alone.
+// Returns false if anything had to be left.
+bool remove_beneath(int dir_fd, uint64_t mnt) {
+    const int listing = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (listing < 0) return false;
+    DIR *d = fdopendir(listing);
+    if (!d) {
+        close(listing);
+        return false;
+    }
+    std::vector<std::pair<std::string, bool>> entries;
+    while (const auto *e = readdir(d)) {
+        const std::string name(e->d_name);
+        if (name == "." || name == "..") continue;
+        struct stat st {};
+        if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) entries.emplace_back(name, S_ISDIR(st.st_mode));
+    }
+    closedir(d);
+    bool complete = true;
+    for (const auto &[name, is_dir] : entries) {
+        if (is_dir) {
+            Fd sub(openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!sub || mount_id(sub.get()) != mnt || !remove_beneath(sub.get(), mnt)) {
+                complete = false;
+                continue;
+            }
+        }
+        if (unlinkat(dir_fd, name.c_str(), is_dir ? AT_REMOVEDIR : 0) != 0) complete = false;  // EBUSY: a mount point
+    }
+    return complete;
+}
+
+bool remove_tree(const std::string &dir) {
+    Fd root(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root) return errno == ENOENT;
+    const auto mnt = mount_id(root.get());
+    if (mnt == 0 || !remove_beneath(root.get(), mnt)) return false;
+    return rmdir(dir.c_str()) == 0 || errno == ENOENT;
+}
+
+}  // namespace
+
 void remove_pod_files(const NodeContext &node, const std::string &uid) {
     std::string runtime, persistent;
     try {
@@ -247,20 +304,18 @@ void remove_pod_files(const NodeContext &node, const std::string &uid) {
         return;  // not a UID we could ever have made directories for
     }
     // Deleting through a pin would delete the volume content (or a hostPath's host files) it
-    // shows: every mount below the pod's directories goes first, deepest first.
+    // shows: every mount below the pod's directories goes first, deepest first. mountinfo names
+    // mounts by their canonical path, so compare with the canonical form of ours.
     for (const auto &dir : {runtime, persistent}) {
-        auto points = mounts_below(dir);
+        std::error_code ec;
+        const auto canonical = std::filesystem::weakly_canonical(dir, ec).string();
+        auto points = mounts_below(ec ? dir : canonical);
         std::sort(points.begin(), points.end(), [](const auto &a, const auto &b) { return a.size() > b.size(); });
         for (const auto &p : points)
             if (umount2(p.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL && errno != ENOENT)
                 spdlog::error("pod uid={} cannot unmount {}: {}", uid, p, errno_text(errno));
-        if (!mounts_below(dir).empty()) {
-            spdlog::error("pod uid={} keeps {}: something is still mounted below it", uid, dir);
-            continue;
-        }
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);  // never follows symlinks
-        if (ec) spdlog::error("pod uid={} cannot remove {}: {}", uid, dir, ec.message());
+        // Removal never crosses into a mount, so whatever the unmount pass missed stays intact.
+        if (!remove_tree(dir)) spdlog::error("pod uid={} cannot remove all of {}: something is still mounted or busy", uid, dir);
     }
 }
 
