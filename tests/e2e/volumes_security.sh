@@ -6,7 +6,7 @@
 #   subpath_works    subPaths of an emptyDir (written by an init container), of a configMap and a
 #                    missing one (created) are mounted where the container asks
 #   secret_on_tmpfs  secret files live on tmpfs with their defaultMode, in 0700/0750 directories
-#                    no other local user can read
+#                    no other local user can read, and no other pod (even as root) reaches
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 NODE=${SYSTEMK_E2E_NODE:-node1}
@@ -145,6 +145,28 @@ POD
   ! node runuser -u nobody -- cat "$dir/password" >/dev/null 2>&1 || fail "another local user reads the secret"
   ! node runuser -u nobody -- ls "/run/systemk/pods/$uid" >/dev/null 2>&1 || fail "another local user lists the pod dir"
   ! node grep -rqs e2e-very-secret /var/lib/systemk || fail "the secret reached persistent disk"
+  # Another pod, running as root with the default capabilities, does not reach it either.
+  k delete pod snooper --ignore-not-found --wait=true >/dev/null
+  k apply -f - >/dev/null <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: snooper}
+spec:
+  $TOLERATION
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  containers:
+  - name: c
+    image: /bin/sh
+    command: ["/bin/sh", "-c", "cat $dir/password && echo LEAKED; ls /run/systemk/pods/$uid /var/lib/systemk/pods/$uid && echo LISTED; echo snooped"]
+POD
+  wait_until 60 "snooper Succeeded" '[[ $(jp pod/snooper "{.status.phase}") == Succeeded ]]'
+  local unit="systemk.$NS.snooper.c.service" id seen
+  id=$(node systemctl show -p InvocationID --value "$unit")
+  seen=$(node journalctl "_SYSTEMD_INVOCATION_ID=$id" -o cat --no-pager)
+  [[ $seen == *snooped* ]] || fail "the snooper did not run: $seen"
+  [[ $seen != *LEAKED* && $seen != *LISTED* && $seen != *e2e-very-secret* ]] || fail "a root pod read or listed another pod's secret files"
+  k delete pod snooper --wait=false >/dev/null
   k delete pod secret-reader --wait=true >/dev/null
   node test ! -e "/run/systemk/pods/$uid" || fail "secret files left behind"
   echo "secret files: tmpfs, 0400 owned by the pod's user, 0750/0700 directories, unreadable by others"

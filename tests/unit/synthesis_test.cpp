@@ -102,7 +102,7 @@ TEST(Synthesis, HostileValuesRenderToExactlyTheIntendedDirectives) {
     for (const auto &s : unit.sections) sections.push_back(s.name);
     EXPECT_EQ(sections, (std::vector<std::string>{"Unit", "Service", "X-Kubernetes"}));
     EXPECT_EQ(keys_of(*unit.find("Service")),
-              (std::set<std::string>{"Type", "ExecStart", "Restart", "RemainAfterExit", "Environment", "ReadOnlyPaths", "PrivateTmp",
+              (std::set<std::string>{"Type", "ExecStart", "Restart", "RemainAfterExit", "Environment", "ReadOnlyPaths", "PrivateTmp", "InaccessiblePaths",
                                      "StandardOutput", "StandardError", "SyslogIdentifier", "KillMode",
                                      "TimeoutStopSec"}));
     EXPECT_TRUE(unit.find("Service")->values("ExecStartPre").empty());

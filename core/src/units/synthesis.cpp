@@ -218,6 +218,15 @@ void validate_sub_path(const std::string &sub, const std::string &field) {
 // pinned path the agent binds to the subPath, resolved safely, right before the container starts.
 void add_mounts(UnitSection &service, PodUnit &unit, const json::object &container, const std::string &path,
                 const PodInputs &in) {
+    // Every pod's files (other pods' secrets and tokens among them) are out of this container's
+    // reach, whatever its user and capabilities; its own volumes are bind-mounted from there all
+    // the same, as systemd resolves bind sources outside the unit's mount namespace.
+    try {
+        service.add("InaccessiblePaths", "-" + escape_path_in_list(in.node->state_dir + "/pods") + " -" +
+                                             escape_path_in_list(in.node->runtime_dir + "/pods"));
+    } catch (const QuotingError &e) {
+        throw SpecError(path, std::string("the node's state or runtime directory: ") + e.what());
+    }
     const auto *mounts = pods::optional_array(container, "volumeMounts", path);
     if (!mounts) return;
     for (size_t i = 0; i < mounts->size(); ++i) {
