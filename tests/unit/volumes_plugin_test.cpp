@@ -204,6 +204,31 @@ TEST_F(VolumesPlugin, FsGroupMakesEmptyDirGroupWritableAndFilesGroupReadable) {
     EXPECT_EQ(pw.gid, 2000u);
 }
 
+TEST_F(VolumesPlugin, WithoutAPodUserTheContainersMountingAVolumeChooseItsOwner) {
+    const auto volumes = prepare(
+        "  volumes:\n"
+        "  - {name: mine, emptyDir: {}}\n"
+        "  - {name: shared, emptyDir: {}}\n"
+        "  - {name: disputed, emptyDir: {}}\n"
+        "  initContainers:\n"
+        "  - {name: setup, image: /bin/true, volumeMounts: [{name: shared, mountPath: /s}]}\n"  // root
+        "  containers:\n"
+        "  - name: app\n"
+        "    image: /bin/true\n"
+        "    securityContext: {runAsUser: 1000, runAsGroup: 1001}\n"
+        "    volumeMounts: [{name: mine, mountPath: /m}, {name: shared, mountPath: /s}, {name: disputed, mountPath: /d}]\n"
+        "  - name: other\n"
+        "    image: /bin/true\n"
+        "    securityContext: {runAsUser: 2000}\n"
+        "    volumeMounts: [{name: disputed, mountPath: /d}]\n");
+    EXPECT_EQ(meta(volumes.at("mine").path).uid, 1000u);
+    EXPECT_EQ(meta(volumes.at("mine").path).gid, 1001u);
+    EXPECT_EQ(meta(volumes.at("shared").path).uid, 1000u);  // root needs no ownership
+    EXPECT_EQ(meta(volumes.at("disputed").path).uid, 0u);   // two users: only fsGroup can share it
+    EXPECT_EQ(meta(volumes.at("disputed").path).gid, 1001u);
+    EXPECT_EQ(meta(volumes.at("disputed").path).mode, 0750u);
+}
+
 TEST_F(VolumesPlugin, RunAsRootIsOverriddenLikeTheUnits) {
     node_.override_root_uid = 4242;
     const auto volumes = prepare("  securityContext: {runAsUser: 0}\n  volumes:\n  - {name: scratch, emptyDir: {}}\n"
