@@ -90,7 +90,12 @@ int open_beneath(int root, const std::string &rel, int extra_flags) {
         open_how how{};
         how.flags = static_cast<uint64_t>(O_PATH | O_CLOEXEC | extra_flags);
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-        const auto fd = static_cast<int>(syscall(SYS_openat2, root, rel.empty() ? "." : rel.c_str(), &how, sizeof how));
+        // EAGAIN: a rename raced with a ".." lookup, and the kernel could not vouch for it.
+        int fd = -1;
+        for (int attempt = 0; attempt < 8; ++attempt) {
+            fd = static_cast<int>(syscall(SYS_openat2, root, rel.empty() ? "." : rel.c_str(), &how, sizeof how));
+            if (fd >= 0 || errno != EAGAIN) break;
+        }
         if (fd >= 0 || errno != ENOSYS) return fd;
         openat2_missing = true;
         spdlog::warn("openat2 is not available (kernel < 5.6): subPaths may not contain any symlink");
