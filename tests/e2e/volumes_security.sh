@@ -121,8 +121,8 @@ metadata: {name: secret-reader}
 spec:
   $TOLERATION
   restartPolicy: Never
-  # One secret only: the agent's per-object informers share one cache and each list replaces it
-  # all, so a second referenced secret (the token) can vanish (reported; remove this line after).
+  # One secret only until issue 9 item 0 is fixed (per-object informers share one cache and each
+  # list replaces it all, so the token secret vanishes); then drop this line.
   automountServiceAccountToken: false
   securityContext: {runAsUser: 33, runAsGroup: 33}  # www-data: User= needs a known user
   volumes: [{name: creds, secret: {secretName: e2e-secret, defaultMode: 0400}}]
