@@ -257,6 +257,14 @@ std::string write_files(const std::string &dir, const std::vector<File> &files, 
     if (!root) return problem;
     std::set<std::string> wanted, wanted_dirs;
     for (const auto &f : files) {
+        wanted.insert(f.path);
+        for (auto slash = f.path.find('/'); slash != std::string::npos; slash = f.path.find('/', slash + 1))
+            wanted_dirs.insert(f.path.substr(0, slash));
+    }
+    // What is no longer projected goes first, so that a file may become a directory (or the
+    // other way round) between two versions; what stays is replaced atomically below.
+    remove_stale(root.get(), "", wanted, wanted_dirs);
+    for (const auto &f : files) {
         const auto parts = split_path(f.path);
         Fd parent(dup(root.get()));
         std::string rel;
@@ -264,12 +272,9 @@ std::string write_files(const std::string &dir, const std::vector<File> &files, 
             rel += (rel.empty() ? "" : "/") + parts[i];
             parent = open_subdir(parent.get(), parts[i], owner, 0750, rel, problem);
             if (!parent) return problem;
-            wanted_dirs.insert(rel);
         }
         if (auto failure = replace_file(parent.get(), parts.back(), f, owner); !failure.empty()) return failure;
-        wanted.insert(f.path);
     }
-    remove_stale(root.get(), "", wanted, wanted_dirs);
     return {};
 }
 

@@ -281,12 +281,15 @@ TEST_F(VolumesPlugin, PlantedSymlinksAreReplacedNeverFollowed) {
     EXPECT_FALSE(fs::exists(fs::symlink_status(dir + "/linkdir")));  // stale entries go, as themselves
     EXPECT_TRUE(fs::exists(state_ / "victim" / "target"));
     EXPECT_FALSE(fs::exists(dir + "/sub"));
-    // A parent directory of an item that is a planted symlink is refused, not followed.
+    // A symlink planted where a parent directory of an item belongs is removed, not followed
+    // (one planted after that is refused by O_NOFOLLOW).
     fs::create_symlink(state_ / "victim", dir + "/nested");
     request["volume"].as_object()["configMap"].as_object()["items"] =
         json::array{json::object{{"key", "other"}, {"path", "nested/file"}}};
-    EXPECT_THROW(call(request), plugins::PluginCallError);
+    call(request);
     EXPECT_FALSE(fs::exists(state_ / "victim" / "file"));
+    EXPECT_TRUE(meta(dir + "/nested").dir);
+    EXPECT_EQ(read_file(dir + "/nested/file"), "two");
 }
 
 TEST_F(VolumesPlugin, RefreshRemovesFilesNoLongerProjected) {
@@ -302,4 +305,22 @@ TEST_F(VolumesPlugin, RefreshRemovesFilesNoLongerProjected) {
     EXPECT_EQ(read_file(dir + "/a"), "a2");
     EXPECT_FALSE(fs::exists(dir + "/b"));
     for (const auto &e : fs::directory_iterator(dir)) EXPECT_EQ(e.path().filename(), "a");  // no temporary left
+}
+
+TEST_F(VolumesPlugin, AFileMayBecomeADirectoryAndBack) {
+    const auto dir = pods::volume_dir(node_, kUid, "conf", false);
+    json::object request{{"type", "configMap"},
+                         {"directory", dir},
+                         {"volume", json::object{{"name", "conf"}, {"configMap", json::object{{"name", "cm"}}}}},
+                         {"data", json::object{{"a", "YQ=="}}}};
+    call(request);
+    EXPECT_EQ(read_file(dir + "/a"), "a");
+    auto &source = request["volume"].as_object()["configMap"].as_object();
+    source["items"] = json::array{json::object{{"key", "a"}, {"path", "a/b"}}};
+    call(request);
+    EXPECT_EQ(read_file(dir + "/a/b"), "a");
+    source["items"] = json::array{json::object{{"key", "a"}, {"path", "a"}}};
+    call(request);
+    EXPECT_TRUE(meta(dir + "/a").file);
+    EXPECT_EQ(read_file(dir + "/a"), "a");
 }
