@@ -6,12 +6,13 @@
 //   <state_dir>/pods/<uid>/                 0700 root: persistent data (emptyDir on disk)
 //   <state_dir>/pods/<uid>/volumes/<name>   non-secret volumes
 //   <runtime_dir>/pods/<uid>/               0700 root, on tmpfs: never on persistent disk
-//   <runtime_dir>/pods/<uid>/volumes/<name> secret, projected (may hold tokens) volumes
+//   <runtime_dir>/pods/<uid>/volumes/<name> secret, projected (may hold tokens) and
+//                                           emptyDir medium: Memory volumes
 //   <runtime_dir>/pods/<uid>/env/<container>.env   secret-derived environment, 0600 root
 //   <runtime_dir>/pods/<uid>/volume-subpaths/<volume>/<container>/<mount index>
 //                                           subPath bind mounts pinned by the agent
 // The parents are 0700 root, so no other local user reaches a pod's files; units bind-mount
-// what their container needs.
+// what their container needs and make both pods/ directories inaccessible. See docs/volumes.md.
 #include <string>
 
 #include "pods/node_context.h"
