@@ -1,18 +1,22 @@
 // volumes: the built-in pod volume types. emptyDir is a directory per pod and volume, owned by
-// the pod's user; hostPath is the host's own path; configMap, secret, downwardAPI and projected
-// are read-only directories of files written from the data the host resolved, kept current on
-// every prepare (each file replaced atomically, files no longer projected removed).
+// the pod's user and fsGroup, never world-writable; hostPath is the host's own path; configMap,
+// secret, downwardAPI and projected are read-only directories of files written from the data the
+// host resolved, kept current on every prepare (each file replaced atomically, files no longer
+// projected removed). The host picks the directory (tmpfs for secrets); every file operation
+// here goes through directory descriptors and never follows a symlink found inside a volume.
 #include <boost/json.hpp>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <vector>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "systemk/plugin.h"
 
@@ -66,9 +70,25 @@ bool is_safe_relative_path(const std::string &path) {
     return true;
 }
 
+std::vector<std::string> split_path(const std::string &path) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (auto slash = path.find('/'); slash != std::string::npos; slash = path.find('/', start)) {
+        parts.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    parts.push_back(path.substr(start));
+    return parts;
+}
+
+// A file mode from the pod spec: 0 to 0777 as the API server allows; anything else is an error,
+// never silently replaced by a default.
 int mode_of(const json::object &o, const char *key, int fallback) {
     const auto *m = o.if_contains(key);
-    return (m && m->is_int64() && m->get_int64() >= 0 && m->get_int64() <= 0777) ? static_cast<int>(m->get_int64()) : fallback;
+    if (!m || m->is_null()) return fallback;
+    if (!m->is_int64() || m->get_int64() < 0 || m->get_int64() > 0777)
+        throw std::invalid_argument(std::string(key) + " must be a file mode between 0 and 0777");
+    return static_cast<int>(m->get_int64());
 }
 
 // data (key -> base64) + items ([{key, path, mode}]) -> files. Without items every key is a file.
@@ -98,33 +118,175 @@ std::string collect_files(const json::object &data, const json::value *items, in
     return {};
 }
 
-std::string write_files(const std::string &dir, const std::vector<File> &files, int64_t uid, int64_t gid) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return "cannot create " + dir + ": " + ec.message();
-    chmod(dir.c_str(), 0755);
-    std::set<std::string> wanted;
-    for (const auto &f : files) {
-        const auto target = fs::path(dir) / f.path;
-        fs::create_directories(target.parent_path(), ec);
-        const auto tmp = target.parent_path() / (".." + target.filename().string() + ".tmp");
-        {
-            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-            out.write(f.content.data(), static_cast<std::streamsize>(f.content.size()));
-            if (!out) return "cannot write " + tmp.string();
-        }
-        chmod(tmp.c_str(), static_cast<mode_t>(f.mode));
-        if ((uid >= 0 || gid >= 0) && chown(tmp.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
-            return "cannot chown " + tmp.string() + ": " + std::strerror(errno);
-        fs::rename(tmp, target, ec);
-        if (ec) return "cannot replace " + target.string() + ": " + ec.message();
-        wanted.insert(target.string());
+// Who owns a volume and its files: the pod's user (else root) and group (fsGroup, else
+// runAsGroup, else root). fsGroup also widens modes the way the kubelet's SetVolumeOwnership does.
+struct Owner {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    bool fs_group = false;
+};
+
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(const Fd &) = delete;
+    Fd &operator=(const Fd &) = delete;
+    Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd &operator=(Fd &&o) noexcept {
+        std::swap(fd_, o.fd_);
+        return *this;
     }
-    std::vector<fs::path> stale;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); ++it)
-        if (it->is_regular_file() && !wanted.contains(it->path().string())) stale.push_back(it->path());
-    for (const auto &p : stale) fs::remove(p, ec);
+    ~Fd() {
+        if (fd_ >= 0) close(fd_);
+    }
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+
+private:
+    int fd_;
+};
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Sets owner and mode of an open file or directory (chown first: it clears set-id bits).
+std::string own(int fd, const Owner &owner, mode_t mode, const std::string &what) {
+    if (fchown(fd, owner.uid, owner.gid) != 0) return "cannot chown " + what + ": " + errno_text();
+    if (fchmod(fd, mode) != 0) return "cannot chmod " + what + ": " + errno_text();
     return {};
+}
+
+// Creates (or reuses) `name` beneath `parent` as a directory, never following a symlink.
+Fd open_subdir(int parent, const std::string &name, const Owner &owner, mode_t mode, const std::string &what,
+               std::string &problem) {
+    if (mkdirat(parent, name.c_str(), 0700) != 0 && errno != EEXIST) {
+        problem = "cannot create " + what + ": " + errno_text();
+        return Fd();
+    }
+    Fd fd(openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        problem = (errno == ELOOP || errno == ENOTDIR) ? what + " is not a directory" : "cannot open " + what + ": " + errno_text();
+        return Fd();
+    }
+    problem = own(fd.get(), owner, mode, what);
+    return problem.empty() ? std::move(fd) : Fd();
+}
+
+// The volume's own directory: its parents belong to the host (0700 root pod directories).
+Fd open_volume_dir(const std::string &dir, const Owner &owner, mode_t mode, std::string &problem) {
+    const auto parent = fs::path(dir).parent_path();
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    if (ec) {
+        problem = "cannot create " + parent.string() + ": " + ec.message();
+        return Fd();
+    }
+    Fd parent_fd(open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent_fd) {
+        problem = "cannot open " + parent.string() + ": " + errno_text();
+        return Fd();
+    }
+    return open_subdir(parent_fd.get(), fs::path(dir).filename().string(), owner, mode, dir, problem);
+}
+
+bool write_all(int fd, const std::string &content) {
+    size_t done = 0;
+    while (done < content.size()) {
+        const auto n = write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+// Replaces `name` in `dir_fd` atomically: a fresh temporary file (O_EXCL|O_NOFOLLOW, so nothing
+// planted under its name is followed or reused), owned and moded before it gets its name.
+std::string replace_file(int dir_fd, const std::string &name, const File &f, const Owner &owner) {
+    const auto tmp = ".." + name + ".tmp";
+    if (unlinkat(dir_fd, tmp.c_str(), 0) != 0 && errno != ENOENT) return "cannot remove stale " + tmp + ": " + errno_text();
+    Fd fd(openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return "cannot create " + f.path + ": " + errno_text();
+    auto mode = static_cast<mode_t>(f.mode);
+    if (owner.fs_group) mode |= 0440;  // the kubelet makes read-only volume files group-readable
+    std::string problem;
+    if (!write_all(fd.get(), f.content))
+        problem = "cannot write " + f.path + ": " + errno_text();
+    else
+        problem = own(fd.get(), owner, mode, f.path);
+    if (problem.empty() && renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0)
+        problem = "cannot replace " + f.path + ": " + errno_text();
+    if (!problem.empty()) unlinkat(dir_fd, tmp.c_str(), 0);
+    return problem;
+}
+
+// Removes every entry beneath `dir_fd` that is neither a wanted file nor a directory leading to
+// one. Symlinks and other entries are removed as themselves, never followed.
+void remove_stale(int dir_fd, const std::string &prefix, const std::set<std::string> &wanted,
+                  const std::set<std::string> &wanted_dirs) {
+    const int listing = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (listing < 0) return;
+    DIR *d = fdopendir(listing);  // owns `listing` from here on
+    if (!d) {
+        close(listing);
+        return;
+    }
+    std::vector<std::pair<std::string, bool>> entries;
+    while (const auto *e = readdir(d)) {
+        const std::string name(e->d_name);
+        if (name == "." || name == "..") continue;
+        struct stat st {};
+        if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        entries.emplace_back(name, S_ISDIR(st.st_mode));
+    }
+    closedir(d);
+    for (const auto &[name, is_dir] : entries) {
+        const auto rel = prefix + name;
+        if (!is_dir) {
+            if (!wanted.contains(rel)) unlinkat(dir_fd, name.c_str(), 0);
+            continue;
+        }
+        Fd sub(openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub) remove_stale(sub.get(), rel + "/", wanted, wanted_dirs);
+        if (!wanted_dirs.contains(rel)) unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR);
+    }
+}
+
+std::string write_files(const std::string &dir, const std::vector<File> &files, const Owner &owner) {
+    std::string problem;
+    const auto root = open_volume_dir(dir, owner, 0750, problem);
+    if (!root) return problem;
+    std::set<std::string> wanted, wanted_dirs;
+    for (const auto &f : files) {
+        wanted.insert(f.path);
+        for (auto slash = f.path.find('/'); slash != std::string::npos; slash = f.path.find('/', slash + 1))
+            wanted_dirs.insert(f.path.substr(0, slash));
+    }
+    // What is no longer projected goes first, so that a file may become a directory (or the
+    // other way round) between two versions; what stays is replaced atomically below.
+    remove_stale(root.get(), "", wanted, wanted_dirs);
+    for (const auto &f : files) {
+        const auto parts = split_path(f.path);
+        Fd parent(dup(root.get()));
+        std::string rel;
+        for (size_t i = 0; i + 1 < parts.size(); ++i) {
+            rel += (rel.empty() ? "" : "/") + parts[i];
+            parent = open_subdir(parent.get(), parts[i], owner, 0750, rel, problem);
+            if (!parent) return problem;
+        }
+        if (auto failure = replace_file(parent.get(), parts.back(), f, owner); !failure.empty()) return failure;
+    }
+    return {};
+}
+
+Owner owner_of(const json::object &request) {
+    auto id = [&](const char *key) -> int64_t {
+        const auto *v = request.if_contains(key);
+        if (!v || !v->is_int64() || v->get_int64() < 0) return 0;  // unset: root
+        if (v->get_int64() > 0xfffffffe) throw std::invalid_argument(std::string(key) + " is not a valid id");
+        return v->get_int64();
+    };
+    const auto *fs_group = request.if_contains("fsGroup");
+    return {static_cast<uid_t>(id("uid")), static_cast<gid_t>(id("gid")), fs_group && fs_group->is_bool() && fs_group->get_bool()};
 }
 
 bool is_projected_type(const std::string &type) {
@@ -172,15 +334,12 @@ systemk_status prepare(void *, const char *request_json, systemk_output *result,
             out = {{"path", path}, {"readOnly", false}};
         } else if (type == "emptyDir") {
             if (!dry_run) {
-                std::error_code ec;
-                fs::create_directories(directory, ec);
-                if (ec) return fail(error, SYSTEMK_ERR_INTERNAL, "cannot create " + directory + ": " + ec.message());
-                // Like the kubelet: world-writable so that any container user can use it.
-                chmod(directory.c_str(), 01777);
-                const auto uid = request.contains("uid") ? request.at("uid").as_int64() : -1;
-                const auto gid = request.contains("gid") ? request.at("gid").as_int64() : -1;
-                if ((uid >= 0 || gid >= 0) && chown(directory.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
-                    return fail(error, SYSTEMK_ERR_INTERNAL, "cannot chown " + directory + ": " + std::strerror(errno));
+                // Not world-writable: the pod's user owns it; with fsGroup the group may write
+                // too and new files inherit the group (setgid), like the kubelet's fsGroup.
+                const auto owner = owner_of(request);
+                std::string problem;
+                if (!open_volume_dir(directory, owner, owner.fs_group ? 02770 : 0750, problem))
+                    return fail(error, SYSTEMK_ERR_INTERNAL, problem);
             }
             out = {{"path", directory}, {"readOnly", false}};
         } else if (is_projected_type(type)) {
@@ -197,13 +356,11 @@ systemk_status prepare(void *, const char *request_json, systemk_output *result,
                         if (!problem.empty()) break;
                     }
                 } else {
-                    const json::value *items = type == "downwardAPI" ? source.if_contains("items") : source.if_contains("items");
-                    problem = collect_files(request.at("data").as_object(), items, default_mode, optional, files);
+                    problem = collect_files(request.at("data").as_object(), source.if_contains("items"), default_mode,
+                                            optional, files);
                 }
                 if (!problem.empty()) return fail(error, SYSTEMK_ERR_INVALID, type + " volume: " + problem);
-                const auto uid = request.contains("uid") ? request.at("uid").as_int64() : -1;
-                const auto gid = request.contains("gid") ? request.at("gid").as_int64() : -1;
-                if (const auto failure = write_files(directory, files, uid, gid); !failure.empty())
+                if (const auto failure = write_files(directory, files, owner_of(request)); !failure.empty())
                     return fail(error, SYSTEMK_ERR_INTERNAL, failure);
             }
             out = {{"path", directory}, {"readOnly", true}};

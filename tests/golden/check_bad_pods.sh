@@ -19,6 +19,13 @@ expect_error $'kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: 
 expect_error $'kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: /bin/sh, command: 5}]}\n' \
   "spec.containers[0].command: must be a list"
 expect_error $'kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: /bin/sh' "invalid YAML"
+# Names and UIDs that become host paths are validated; subPaths stay relative.
+expect_error $'kind: Pod\nmetadata: {name: p, uid: ../../etc}\nspec:\n  volumes: [{name: v, emptyDir: {}}]\n  containers:\n  - {name: c, image: /bin/sh, command: [/bin/sh]}\n' \
+  "metadata.uid: may contain only letters, digits and '-'"
+expect_error $'kind: Pod\nmetadata: {name: p}\nspec:\n  volumes: [{name: ../x, emptyDir: {}}]\n  containers:\n  - {name: c, image: /bin/sh, command: [/bin/sh]}\n' \
+  "spec.volumes[0].name: '../x' is not a DNS label"
+expect_error $'kind: Pod\nmetadata: {name: p}\nspec:\n  volumes: [{name: v, emptyDir: {}}]\n  containers:\n  - {name: c, image: /bin/sh, command: [/bin/sh], volumeMounts: [{name: v, mountPath: /x, subPath: ../../etc}]}\n' \
+  "spec.containers[0].volumeMounts[0].subPath: must not contain '..'"
 # One bad pod does not stop the others in the same file.
 out=$(printf 'kind: Pod\nmetadata: {name: bad}\nspec: {containers: [{name: c, image: /nope}]}\n---\nkind: Pod\nmetadata: {name: good}\nspec: {containers: [{name: c, image: /bin/true}]}\n' \
   | "$systemk" render -f - 2>/dev/null) && fail "exit status should report the bad pod"

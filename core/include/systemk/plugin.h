@@ -182,9 +182,11 @@ typedef struct systemk_resolver_ops {
  *   request: {"pod": {"namespace","name","uid"},
  *             "volume": <the v1.Volume as JSON: {"name": ..., "<type>": {...}}>,
  *             "type": "<the volume source key, e.g. emptyDir>",
- *             "directory": "<a per-pod, per-volume directory the host created; the plugin may
- *                            use it or point elsewhere>",
+ *             "directory": "<a per-pod, per-volume directory the host chose (on tmpfs for
+ *                            secret and projected volumes); its parents exist, 0700 root;
+ *                            the plugin may use it or point elsewhere>",
  *             "uid": <the pod's user id or -1>, "gid": <its group id or -1>,
+ *             "fsGroup": bool — gid is the pod's fsGroup (group-writable emptyDir, as the kubelet),
  *             "data": {"<key>": "<base64 bytes>"} — resolved configMap/secret content, if any,
  *             "dryRun": bool — only report the path that would be used; change nothing}
  *   result: {"path": "/abs/dir/or/file", "readOnly": bool}

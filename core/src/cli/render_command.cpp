@@ -50,6 +50,7 @@ int render_command(const std::vector<std::string> &args) {
         {"--nodename", {}, true, "the node's name (default: the host name)"},
         {"--api-server", {}, true, "API server URL the pods should use (KUBERNETES_SERVICE_HOST/PORT)"},
         {"--state-dir", {}, true, "where pod volumes live (default /var/lib/systemk)"},
+        {"--runtime-dir", {}, true, "tmpfs for secret volumes and subPath pins (default /run/systemk)"},
         {"--override-root-uid", {}, true, "run containers that ask for uid 0 as this uid instead"},
     });
     specs.push_back({"--help", {"-h"}, false, "show this help"});
@@ -72,6 +73,7 @@ int render_command(const std::vector<std::string> &args) {
     node.external_ip = options.get_or("--node-external-ip", node.internal_ip);
     if (node.internal_ip.empty()) node.internal_ip = node.external_ip;
     node.state_dir = options.get_or("--state-dir", node.state_dir);
+    node.runtime_dir = options.get_or("--runtime-dir", node.runtime_dir);
     if (const auto server = options.get("--api-server")) {
         try {
             kube::split_server_url(*server, node.api_server_host, node.api_server_port);

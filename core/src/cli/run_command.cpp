@@ -46,6 +46,7 @@ std::vector<OptionSpec> run_specs() {
         {"--cluster-domain", {}, true, "cluster DNS domain (default cluster.local)"},
         {"--override-root-uid", {}, true, "run containers that ask for uid 0 as this uid instead"},
         {"--state-dir", {}, true, "where pod data lives (default /var/lib/systemk)"},
+        {"--runtime-dir", {}, true, "tmpfs for secrets, tokens and subPath pins (default /run/systemk)"},
         {"--max-pods", {}, true, "pods capacity to report (default 110)"},
         {"--unit-dir", {}, true, "where pod unit files are written (default /run/systemd/system)"},
     };
@@ -167,6 +168,7 @@ int run_command(const std::vector<std::string> &raw_args) {
     node_context.api_server_host = kubeconfig.host;
     node_context.api_server_port = kubeconfig.port;
     node_context.state_dir = state_dir;
+    node_context.runtime_dir = options.get_or("--runtime-dir", node_context.runtime_dir);
     if (const auto uid = options.get("--override-root-uid")) node_context.override_root_uid = std::stoll(*uid);
     node_context.user_exists = [](int64_t uid) { return ::getpwuid(static_cast<uid_t>(uid)) != nullptr; };
     node_context.group_exists = [](int64_t gid) { return ::getgrgid(static_cast<gid_t>(gid)) != nullptr; };

@@ -63,15 +63,6 @@ void write_env_file(const std::string &path, const std::vector<std::pair<std::st
     }
 }
 
-void pin_subpaths(const std::vector<units::SubPathMount> &) {}
-
-void remove_pod_files(const NodeContext &node, const std::string &uid) {
-    std::error_code ec;
-    try {
-        std::filesystem::remove_all(pod_runtime_dir(node, uid), ec);
-        std::filesystem::remove_all(pod_dir(node, uid), ec);
-    } catch (const SpecError &) {
-    }
-}
+// pin_subpaths and remove_pod_files: subpath_pin.cpp.
 
 }  // namespace systemk::pods

@@ -1,5 +1,15 @@
 #include "pods/pod_layout.h"
 
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
 #include "pods/spec_error.h"
 
 namespace systemk::pods {
@@ -44,6 +54,52 @@ std::string subpath_pin_path(const NodeContext &node, const std::string &uid, co
     validate_path_label(volume, "volumeMounts.name");
     validate_path_label(container, "name");
     return pod_runtime_dir(node, uid) + "/volume-subpaths/" + volume + "/" + container + "/" + std::to_string(mount_index);
+}
+
+std::string subpaths_dir(const NodeContext &node, const std::string &uid) {
+    return pod_runtime_dir(node, uid) + "/volume-subpaths";
+}
+
+std::string pod_path_id(const std::string &uid, const std::string &name) {
+    if (!uid.empty()) return uid;
+    std::string out = name.substr(0, 64);
+    for (char &c : out)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) c = '-';
+    return out;
+}
+
+namespace {
+
+// One 0700 root directory; an existing one must be a real directory (never a symlink).
+void make_private_dir(const std::string &path) {
+    if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+        throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) throw std::runtime_error("cannot stat " + path + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) throw std::runtime_error(path + " exists and is not a directory");
+    if ((st.st_uid != 0 || st.st_gid != 0) && lchown(path.c_str(), 0, 0) != 0)
+        throw std::runtime_error("cannot chown " + path + ": " + std::strerror(errno));
+    if ((st.st_mode & 07777) != 0700 && chmod(path.c_str(), 0700) != 0)
+        throw std::runtime_error("cannot chmod " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void make_pod_dirs(const NodeContext &node, const std::string &uid) {
+    const auto persistent = pod_dir(node, uid), runtime = pod_runtime_dir(node, uid);
+    for (const auto &base : {node.state_dir, node.runtime_dir}) {
+        std::error_code ec;
+        std::filesystem::create_directories(base, ec);
+        if (ec) throw std::runtime_error("cannot create " + base + ": " + ec.message());
+        make_private_dir(base + "/pods");
+    }
+    for (const auto &dir : {persistent, persistent + "/volumes", runtime, runtime + "/volumes"}) make_private_dir(dir);
+}
+
+bool is_on_memory_fs(const std::string &path) {
+    struct statfs fs {};
+    if (statfs(path.c_str(), &fs) != 0) return false;
+    return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
 }
 
 }  // namespace systemk::pods

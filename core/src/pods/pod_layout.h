@@ -6,12 +6,13 @@
 //   <state_dir>/pods/<uid>/                 0700 root: persistent data (emptyDir on disk)
 //   <state_dir>/pods/<uid>/volumes/<name>   non-secret volumes
 //   <runtime_dir>/pods/<uid>/               0700 root, on tmpfs: never on persistent disk
-//   <runtime_dir>/pods/<uid>/volumes/<name> secret, projected (may hold tokens) volumes
+//   <runtime_dir>/pods/<uid>/volumes/<name> secret, projected (may hold tokens) and
+//                                           emptyDir medium: Memory volumes
 //   <runtime_dir>/pods/<uid>/env/<container>.env   secret-derived environment, 0600 root
 //   <runtime_dir>/pods/<uid>/volume-subpaths/<volume>/<container>/<mount index>
 //                                           subPath bind mounts pinned by the agent
 // The parents are 0700 root, so no other local user reaches a pod's files; units bind-mount
-// what their container needs.
+// what their container needs and make both pods/ directories inaccessible. See docs/volumes.md.
 #include <string>
 
 #include "pods/node_context.h"
@@ -30,5 +31,18 @@ std::string volume_dir(const NodeContext &node, const std::string &uid, const st
 std::string env_file_path(const NodeContext &node, const std::string &uid, const std::string &container);
 std::string subpath_pin_path(const NodeContext &node, const std::string &uid, const std::string &volume,
                              const std::string &container, size_t mount_index);
+// Every pinned subPath of the pod lives below this directory.
+std::string subpaths_dir(const NodeContext &node, const std::string &uid);
+
+// The token pod paths are named by: the UID, or for a pod without one (only `systemk render`
+// sees such pods) its name with every character a UID may not hold replaced by '-'.
+std::string pod_path_id(const std::string &uid, const std::string &name);
+
+// Creates the pod's persistent and runtime directories and their `volumes` subdirectories,
+// 0700 root (the mode is reset when they exist). Throws std::runtime_error on failure.
+void make_pod_dirs(const NodeContext &node, const std::string &uid);
+
+// True when `path` is on a memory file system (tmpfs or ramfs): what secrets require.
+bool is_on_memory_fs(const std::string &path);
 
 }  // namespace systemk::pods

@@ -1,11 +1,13 @@
 #include "pods/pod_preparation.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "kube/kubeconfig.h"
 #include "plugins/image_name.h"
 #include "pods/json_access.h"
+#include "pods/pod_layout.h"
 #include "units/package_unit.h"
 
 namespace systemk::pods {
@@ -176,11 +178,68 @@ void add_volume_content(json::object &request, const json::object &volume, const
     }
 }
 
+struct VolumeOwner {
+    int64_t uid = -1, gid = -1;  // -1: root
+    bool fs_group = false;       // gid is the pod's fsGroup
+};
+
+int64_t checked_id(std::optional<int64_t> id, const std::string &field) {
+    if (id && (*id < 0 || *id > 0xfffffffe)) throw SpecError(field, "must be a user or group id (0 to 4294967294)");
+    return id.value_or(-1);
+}
+
+// The one non-root id the containers mounting `volume` run with (container securityContext,
+// else the pod's), or -1 when there is none or several.
+int64_t common_container_id(const json::object &spec, const std::string &volume, const char *key,
+                            std::optional<int64_t> root_override) {
+    std::set<int64_t> ids;
+    for (const char *list_key : {"initContainers", "containers"}) {
+        const auto *list = optional_array(spec, list_key, "spec");
+        if (!list) continue;
+        for (size_t i = 0; i < list->size(); ++i) {
+            const auto path = index_path(join_path("spec", list_key), i);
+            const auto &container = as_object((*list)[i], path);
+            bool mounts = false;
+            if (const auto *mounts_list = optional_array(container, "volumeMounts", path))
+                for (const auto &m : *mounts_list)
+                    mounts = mounts || (m.is_object() && m.get_object().contains("name") &&
+                                        m.get_object().at("name") == json::value(volume));
+            if (!mounts) continue;
+            const auto *sc = optional_object(container, "securityContext", path);
+            auto id = checked_id(sc ? optional_int(*sc, key, join_path(path, "securityContext")) : std::nullopt,
+                                 join_path(join_path(path, "securityContext"), key));
+            if (id == 0 && root_override) id = *root_override;
+            if (id > 0) ids.insert(id);
+        }
+    }
+    return ids.size() == 1 ? *ids.begin() : -1;
+}
+
+// Who owns a volume: the pod's runAsUser (else the one non-root user of the containers mounting
+// it, else root) and its fsGroup (else runAsGroup, chosen the same way). emptyDir is not
+// world-writable, so this is what lets a container that sets its own runAsUser write there.
+VolumeOwner volume_owner(const json::object &spec, const json::object *pod_sc, const std::string &volume,
+                         const NodeContext &node) {
+    VolumeOwner owner;
+    std::optional<int64_t> fs_group, pod_user, pod_group;
+    if (pod_sc) {
+        pod_user = optional_int(*pod_sc, "runAsUser", "spec.securityContext");
+        pod_group = optional_int(*pod_sc, "runAsGroup", "spec.securityContext");
+        fs_group = optional_int(*pod_sc, "fsGroup", "spec.securityContext");
+    }
+    owner.uid = checked_id(pod_user, "spec.securityContext.runAsUser");
+    if (owner.uid == 0 && node.override_root_uid) owner.uid = *node.override_root_uid;
+    if (!pod_user) owner.uid = common_container_id(spec, volume, "runAsUser", node.override_root_uid);
+    owner.fs_group = fs_group.has_value();
+    owner.gid = fs_group ? checked_id(fs_group, "spec.securityContext.fsGroup")
+                         : checked_id(pod_group, "spec.securityContext.runAsGroup");
+    if (!fs_group && !pod_group) owner.gid = common_container_id(spec, volume, "runAsGroup", std::nullopt);
+    return owner;
+}
+
 }  // namespace
 
-std::string volume_directory(const NodeContext &node, const std::string &pod_uid, const std::string &name) {
-    return node.state_dir + "/pods/" + pod_uid + "/volumes/" + name;
-}
+bool is_sensitive_volume_type(const std::string &type) { return type == "secret" || type == "projected"; }
 
 std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object &pod,
                                                              const plugins::PluginRegistry &plugins,
@@ -191,29 +250,39 @@ std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object 
     const auto *list = optional_array(spec, "volumes", "spec");
     if (!list) return out;
     const auto ref = pod_reference(pod);
-    const std::string uid = ref.at("uid").as_string().empty() ? std::string(ref.at("name").as_string())
-                                                              : std::string(ref.at("uid").as_string());
-    // Volumes belong to the pod's user (runAsUser) and group (fsGroup, else runAsGroup).
-    int64_t owner_uid = -1, owner_gid = -1;
-    if (const auto *sc = optional_object(spec, "securityContext", "spec")) {
-        owner_uid = optional_int(*sc, "runAsUser", "spec.securityContext").value_or(-1);
-        owner_gid = optional_int(*sc, "fsGroup", "spec.securityContext")
-                        .value_or(optional_int(*sc, "runAsGroup", "spec.securityContext").value_or(-1));
+    const auto uid = pod_path_id(std::string(ref.at("uid").as_string()), std::string(ref.at("name").as_string()));
+    validate_pod_uid(uid);
+    const auto *pod_sc = optional_object(spec, "securityContext", "spec");
+    if (!dry_run) {
+        try {
+            make_pod_dirs(node, uid);
+        } catch (const std::runtime_error &e) {
+            throw SpecError("spec.volumes", e.what());
+        }
     }
-    if (owner_uid == 0 && node.override_root_uid) owner_uid = *node.override_root_uid;
     for (size_t i = 0; i < list->size(); ++i) {
         const auto path = index_path("spec.volumes", i);
         const auto &volume = as_object((*list)[i], path);
         const auto name = required_string(volume, "name", path);
+        validate_path_label(name, join_path(path, "name"));
         std::string type;
         for (const auto &kv : volume)
             if (kv.key() != "name") type = std::string(kv.key());
         if (type.empty()) throw SpecError(path, "volume '" + name + "' has no source");
         const auto *handler = plugins.volume_handler_for(type);
         if (!handler) throw SpecError(join_path(path, type), "volume type '" + type + "' is not supported by any plugin");
+        // Secrets and tokens are never written to persistent disk, whatever --runtime-dir says;
+        // an emptyDir with medium Memory is memory-backed as the kubelet makes it.
+        const auto *empty_dir = type == "emptyDir" ? volume.at(type).if_object() : nullptr;
+        const auto *medium = empty_dir ? empty_dir->if_contains("medium") : nullptr;
+        const bool sensitive = is_sensitive_volume_type(type) || (medium && medium->is_string() && medium->get_string() == "Memory");
+        if (sensitive && !dry_run && !is_on_memory_fs(node.runtime_dir))
+            throw SpecError(path, "volume '" + name + "': the runtime directory " + node.runtime_dir +
+                                      " is not on tmpfs, and this volume must never be on persistent disk");
+        const auto owner = volume_owner(spec, pod_sc, name, node);
         json::object request{{"pod", ref}, {"volume", volume}, {"type", type},
-                             {"directory", volume_directory(node, uid, name)}, {"uid", owner_uid}, {"gid", owner_gid},
-                             {"dryRun", dry_run}};
+                             {"directory", volume_dir(node, uid, name, sensitive)}, {"uid", owner.uid}, {"gid", owner.gid},
+                             {"fsGroup", owner.fs_group}, {"dryRun", dry_run}};
         add_volume_content(request, volume, type, pod, path, objects);
         try {
             const auto result = handler->prepare(request).as_object();

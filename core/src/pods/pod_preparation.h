@@ -25,7 +25,7 @@ std::map<std::string, units::PreparedVolume> prepare_volumes(const boost::json::
                                                              const NodeContext &node, bool dry_run,
                                                              const ObjectLookup &objects);
 
-// The directory systemk gives volume `name` of pod `uid`.
-std::string volume_directory(const NodeContext &node, const std::string &pod_uid, const std::string &name);
+// Volume types that may carry secrets or tokens: they live on tmpfs, never on persistent disk.
+bool is_sensitive_volume_type(const std::string &type);
 
 }  // namespace systemk::pods

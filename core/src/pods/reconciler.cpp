@@ -193,11 +193,8 @@ void Reconciler::remove_orphans(const std::string &key) {
         spdlog::info("pod={} unit={} removed (pod no longer exists)", key, unit);
         it = unit_owner_.erase(it);
     }
-    for (const auto &uid : uids) {
-        if (uid.empty()) continue;
-        std::error_code ec;
-        std::filesystem::remove_all(std::filesystem::path(node_.state_dir) / "pods" / uid, ec);
-    }
+    for (const auto &uid : uids)
+        if (!uid.empty()) remove_pod_files(node_, uid);
 }
 
 void Reconciler::prepare(PodRuntime &rt, const json::object &pod) {
@@ -443,8 +440,7 @@ asio::awaitable<void> Reconciler::terminate(PodRuntime &rt, const json::object &
         co_return;
     }
     remove_orphans(rt.key);  // every unit of this pod: file, failed state, owner entry
-    std::error_code ec;  // the pod directory may exist without unit files (never started)
-    std::filesystem::remove_all(std::filesystem::path(node_.state_dir) / "pods" / rt.uid, ec);
+    remove_pod_files(node_, rt.uid);  // the pod directory may exist without unit files (never started)
     const json::object options{{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0},
                                {"preconditions", json::object{{"uid", rt.uid}}}};
     const auto res = co_await client_.request(verb::delete_, "/api/v1/namespaces/" + rt.ns + "/pods/" + rt.name,

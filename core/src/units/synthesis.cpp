@@ -5,9 +5,9 @@
 #include <set>
 
 #include "pods/environment.h"
+#include "pods/json_access.h"
 #include "pods/pod_layout.h"
 #include "units/sandbox_profile.h"
-#include "pods/json_access.h"
 #include "pods/quantity.h"
 #include "pods/variable_expansion.h"
 #include "units/unit_name.h"
@@ -171,18 +171,24 @@ void add_identity(UnitSection &service, const json::object &container, const std
                         "gid " + std::to_string(*gid) + " does not exist on node " + node.node_name);
     if (uid) service.add("User", std::to_string(*uid));
     if (gid) service.add("Group", std::to_string(*gid));
-    if (pod_sc)
-        if (const auto *groups = pods::optional_array(*pod_sc, "supplementalGroups", "spec.securityContext")) {
-            std::string list;
-            for (size_t i = 0; i < groups->size(); ++i) {
-                const auto &g = (*groups)[i];
+    // supplementalGroups, plus fsGroup as the kubelet adds it: volumes are group-owned by it.
+    std::vector<int64_t> groups;
+    if (pod_sc) {
+        if (const auto *list = pods::optional_array(*pod_sc, "supplementalGroups", "spec.securityContext"))
+            for (size_t i = 0; i < list->size(); ++i) {
+                const auto &g = (*list)[i];
                 if (!g.is_int64() || g.get_int64() < 0)
                     throw SpecError(index_path("spec.securityContext.supplementalGroups", i), "must be a group id");
-                if (!list.empty()) list += ' ';
-                list += std::to_string(g.get_int64());
+                groups.push_back(g.get_int64());
             }
-            if (!list.empty()) service.add("SupplementalGroups", list);
+        if (const auto fs_group = pods::optional_int(*pod_sc, "fsGroup", "spec.securityContext")) {
+            if (*fs_group < 0) throw SpecError("spec.securityContext.fsGroup", "must not be negative");
+            if (std::find(groups.begin(), groups.end(), *fs_group) == groups.end()) groups.push_back(*fs_group);
         }
+    }
+    std::string list;
+    for (const auto g : groups) list += (list.empty() ? "" : " ") + std::to_string(g);
+    if (!list.empty()) service.add("SupplementalGroups", list);
 }
 
 // Secret-derived variables go to a root-only environment file on tmpfs (written by the agent
@@ -238,8 +244,19 @@ void check_value_lengths(const UnitFile &unit, const std::string &path) {
                 throw SpecError(path, item.key + "= would be longer than " + std::to_string(kMaxLine) + " bytes");
 }
 
-void add_mounts(UnitSection &service, const json::object &container, const std::string &path,
-                const std::map<std::string, PreparedVolume> &volumes) {
+// A subPath as the API server accepts it: relative, no ".." component, bounded, no NUL.
+void validate_sub_path(const std::string &sub, const std::string &field) {
+    if (sub.size() > 4096) throw SpecError(field, "must be at most 4096 characters");
+    if (sub.find('\0') != std::string::npos) throw SpecError(field, "must not contain a NUL character");
+    if (sub.front() == '/') throw SpecError(field, "must be a relative path");
+    if (("/" + sub + "/").find("/../") != std::string::npos) throw SpecError(field, "must not contain '..'");
+}
+
+// Volume mounts become BindPaths=/BindReadOnlyPaths=. A subPath is not joined onto the volume
+// path here (systemd would follow symlinks a container planted in the volume): the unit mounts a
+// pinned path the agent binds to the subPath, resolved safely, right before the container starts.
+void add_mounts(UnitSection &service, PodUnit &unit, const json::object &container, const std::string &path,
+                const PodInputs &in) {
     const auto *mounts = pods::optional_array(container, "volumeMounts", path);
     if (!mounts) return;
     for (size_t i = 0; i < mounts->size(); ++i) {
@@ -247,13 +264,22 @@ void add_mounts(UnitSection &service, const json::object &container, const std::
         const auto &m = pods::as_object((*mounts)[i], mpath);
         const auto name = pods::required_string(m, "name", mpath);
         auto target = pods::required_string(m, "mountPath", mpath);
-        const auto it = volumes.find(name);
-        if (it == volumes.end()) throw SpecError(join_path(mpath, "name"), "no volume named '" + name + "' in spec.volumes");
+        const auto it = in.volumes.find(name);
+        if (it == in.volumes.end()) throw SpecError(join_path(mpath, "name"), "no volume named '" + name + "' in spec.volumes");
         auto source = it->second.path;
+        if (const auto expr = pods::optional_string(m, "subPathExpr", mpath); expr && !expr->empty())
+            throw SpecError(join_path(mpath, "subPathExpr"), "is not supported; use subPath");
         if (const auto sub = pods::optional_string(m, "subPath", mpath); sub && !sub->empty()) {
-            if (sub->front() == '/' || ("/" + *sub + "/").find("/../") != std::string::npos)
-                throw SpecError(join_path(mpath, "subPath"), "must be a relative path without '..'");
-            source += "/" + *sub;
+            const auto field = join_path(mpath, "subPath");
+            validate_sub_path(*sub, field);
+            const auto &meta = pods::as_object(in.pod->at("metadata"), "metadata");
+            const auto uid = pods::pod_path_id(pods::optional_string(meta, "uid", "metadata").value_or(""),
+                                               pods::optional_string(meta, "name", "metadata").value_or(""));
+            pods::validate_path_label(name, join_path(mpath, "name"));
+            pods::validate_path_label(unit.container, join_path(path, "name"));
+            SubPathMount pin{it->second.path, *sub, pods::subpath_pin_path(*in.node, uid, name, unit.container, i), field};
+            source = pin.pinned_path;
+            unit.subpaths.push_back(std::move(pin));
         }
         if (target.empty() || target.front() != '/' || ("/" + target + "/").find("/../") != std::string::npos)
             throw SpecError(join_path(mpath, "mountPath"), "must be an absolute path without '..'");
@@ -328,7 +354,7 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
         add_private_paths(service, *in.node);
         for (const auto &[key, value] : resolved->second.writable_directives) service.add(key, value);
     }
-    add_mounts(service, container, path, in.volumes);
+    add_mounts(service, out, container, path, in);
     check_value_lengths(out.unit, path);
     service.add("StandardOutput", "journal");
     service.add("StandardError", "journal");
