@@ -66,7 +66,7 @@ POD
 case_pods_are_isolated() {
   setup_ns
   k delete pod victim intruder intruder-nonroot --ignore-not-found --wait=true >/dev/null
-  k create secret generic victim-secret --from-literal=password=topsecret-4711 --dry-run=client -o yaml | k apply -f - >/dev/null
+  k create secret generic victim-secret --from-literal=password="topsecret-$((4700 + 11))" --dry-run=client -o yaml | k apply -f - >/dev/null
   apply <<POD
 apiVersion: v1
 kind: Pod
@@ -86,21 +86,22 @@ POD
   wait_until 60 "victim Running" phase_is victim Running
   wait_until 30 "victim sees its own secret" 'output_of victim c | grep -q volume-ok'
   output_of victim c | grep -q env-ok || fail "the victim did not get its secret env"
-  local uid; uid=$(jp pod/victim '{.metadata.uid}')
+  # Search patterns below are written "topsecret-47[1]1": a command line (runuser logs its own)
+  # must not itself put the secret on disk.
   local unit; unit=$(unit_of victim c)
   # Nothing of the secret is in the unit, its D-Bus properties, or any file an ordinary user reads.
-  node grep -q topsecret-4711 "/run/systemd/system/$unit" && fail "the secret is in the unit file"
-  node systemctl show "$unit" | grep -q topsecret-4711 && fail "the secret is in the unit's properties"
+  node grep -q 'topsecret-47[1]1' "/run/systemd/system/$unit" && fail "the secret is in the unit file"
+  node systemctl show "$unit" | grep -q 'topsecret-47[1]1' && fail "the secret is in the unit's properties"
   [[ $(node stat -c %a "/run/systemd/system/$unit") == 600 ]] || fail "unit file mode is not 0600"
   node runuser -u nobody -- cat "/run/systemd/system/$unit" >/dev/null 2>&1 && fail "nobody reads the unit file"
-  node runuser -u nobody -- sh -c "grep -rs topsecret-4711 /run/systemk /var/lib/systemk /run/systemd/system" && fail "nobody reads the secret"
-  node sh -c "grep -rls topsecret-4711 /var/lib /etc /var/log 2>/dev/null" && fail "the secret is on persistent disk"
+  node runuser -u nobody -- sh -c "grep -rs 'topsecret-47[1]1' /run/systemk /var/lib/systemk /run/systemd/system" && fail "nobody reads the secret"
+  node sh -c "grep -rls 'topsecret-47[1]1' /var/lib /etc /var/log 2>/dev/null" && fail "the secret is on persistent disk"
   local probe='
     try() { if eval "$2" >/dev/null 2>&1; then echo "LEAK:$1"; else echo "BLOCKED:$1"; fi; }
-    try secret-volume "grep -rs topsecret-4711 /run/systemk /var/lib/systemk | grep -q ."
+    try secret-volume "grep -rs topsecret-47[1]1 /run/systemk /var/lib/systemk | grep -q ."
     try unit-files "cat /run/systemd/system/systemk.*"
     try env-file "cat /run/systemk/pods/*/env/*"
-    try proc-environ "grep -s topsecret-4711 /proc/[0-9]*/environ | grep -q ."
+    try proc-environ "grep -s topsecret-47[1]1 /proc/[0-9]*/environ | grep -q ."
     try agent-credentials "cat /etc/systemk/kubeconfig"
     try shadow "grep -q ^root: /etc/shadow"
     try systemd-bus "systemctl show -p Version"
