@@ -220,6 +220,10 @@ spec:
 POD
   wait_until 60 "sandboxed Running" phase_is sandboxed Running
   wait_until 30 "the volume and /tmp writable" 'output_of sandboxed c | grep -qx hi'
+  # The journal fields the unit adds match exactly this pod (kubectl logs will use them).
+  local uid; uid=$(jp pod/sandboxed '{.metadata.uid}') || fail "uid"
+  node journalctl "SYSTEMK_POD_UID=$uid" SYSTEMK_CONTAINER_NAME=c -o cat --no-pager | grep -qx hi \
+    || fail "no journal entries with the pod's fields"
   local score; score=$(node systemd-analyze security "$unit" --no-pager | grep 'Overall exposure') || fail "systemd-analyze"
   echo "live unit: $score"
   k delete pod sandboxed --wait=false >/dev/null

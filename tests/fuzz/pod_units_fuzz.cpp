@@ -61,7 +61,7 @@ const std::set<std::string> &service_keys() {
         "ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectProc", "PrivateIPC", "RestrictSUIDSGID",
         "LockPersonality", "RestrictRealtime", "RestrictNamespaces", "RestrictAddressFamilies",
         "SystemCallArchitectures", "SystemCallFilter", "SystemCallErrorNumber", "InaccessiblePaths", "BindPaths",
-        "BindReadOnlyPaths", "StandardOutput", "StandardError", "SyslogIdentifier", "KillMode", "TimeoutStopSec"};
+        "BindReadOnlyPaths", "StandardOutput", "StandardError", "SyslogIdentifier", "LogExtraFields", "KillMode", "TimeoutStopSec"};
     return keys;
 }
 

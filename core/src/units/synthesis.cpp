@@ -359,6 +359,12 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     service.add("StandardOutput", "journal");
     service.add("StandardError", "journal");
     service.add("SyslogIdentifier", cname);
+    // Exact journal matches for `kubectl logs` and for `journalctl SYSTEMK_POD_UID=...`: the
+    // unit name alone is shared by every pod that ever had this namespace/name.
+    for (const auto &[field, value] : {std::pair<const char *, std::string>{"SYSTEMK_POD_NAMESPACE", ns},
+                                       {"SYSTEMK_POD_NAME", pod_name}, {"SYSTEMK_POD_UID", uid},
+                                       {"SYSTEMK_CONTAINER_NAME", cname}})
+        if (!value.empty()) service.add("LogExtraFields", quote_word(std::string(field) + "=" + value, true, false));
     const auto grace = std::clamp<int64_t>(
         pods::optional_int(spec, "terminationGracePeriodSeconds", "spec").value_or(30), 0, 365LL * 24 * 3600);
     service.add("KillMode", "mixed");
