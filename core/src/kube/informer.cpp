@@ -61,7 +61,7 @@ asio::awaitable<void> Informer::list() {
         cont = meta.contains("continue") ? std::string(meta.at("continue").as_string()) : "";
     } while (!cont.empty());
     if (stopped_) co_return;
-    cache_.replace_all(items);
+    owned_ = cache_.replace(owned_, items);
     resource_version_ = rv;
     relist_ = false;
     if (!synced_) spdlog::info("informer={} synced objects={}", label_, items.size());
@@ -94,8 +94,13 @@ void Informer::handle_event(std::string_view line) {
         return;
     }
     if (const auto rv = resource_version_of(obj); !rv.empty()) resource_version_ = rv;
-    if (t == "ADDED" || t == "MODIFIED") cache_.upsert(obj);
-    else if (t == "DELETED") cache_.erase(object_key(obj));
+    if (t == "ADDED" || t == "MODIFIED") {
+        owned_.insert(object_key(obj));
+        cache_.upsert(obj);
+    } else if (t == "DELETED") {
+        owned_.erase(object_key(obj));
+        cache_.erase(object_key(obj));
+    }
     // BOOKMARK: only the resourceVersion moves.
 }
 
