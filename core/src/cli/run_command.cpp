@@ -197,9 +197,13 @@ int run_command(const std::vector<std::string> &raw_args) {
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-            // Kubernetes' start-up order: pods listed first, then the node, then Ready.
+            // Kubernetes' start-up order: pods listed first, then reconcile, then the node and
+            // Ready. The reconciler waits for the pod list however long it takes: with an empty
+            // cache every pod's units would look orphaned and be removed (with their data).
             asio::steady_timer wait(io);
-            for (int i = 0; i < 30 && !pod_informer->synced(); ++i) {
+            for (int tries = 0; !pod_informer->synced(); ++tries) {
+                if (tries == 30)
+                    spdlog::warn("waiting for the API server to list this node's pods; pod units are left alone until then");
                 wait.expires_after(100ms);
                 co_await wait.async_wait(asio::use_awaitable);
             }
