@@ -46,6 +46,8 @@ std::vector<OptionSpec> run_specs() {
         {"--state-dir", {}, true, "where pod data lives (default /var/lib/systemk)"},
         {"--max-pods", {}, true, "pods capacity to report (default 110)"},
         {"--unit-dir", {}, true, "where pod unit files are written (default /run/systemd/system)"},
+        {"--kube-api-qps", {}, true, "requests per second to the API server (default 100)"},
+        {"--kube-api-burst", {}, true, "requests allowed in a burst above --kube-api-qps (default 200)"},
     };
     for (auto &p : plugin_option_specs()) specs.push_back(p);
     specs.push_back({"--help", {"-h"}, false, "show this help"});
@@ -95,6 +97,19 @@ int parse_port(const std::string &addr) {
     }
 }
 
+// A positive number from a flag, or the default.
+double positive_number(const Options &options, const std::string &flag, double fallback) {
+    const auto value = options.get(flag);
+    if (!value) return fallback;
+    try {
+        size_t used = 0;
+        const double v = std::stod(*value, &used);
+        if (used == value->size() && v > 0) return v;
+    } catch (const std::exception &) {
+    }
+    throw UsageError(flag + " wants a positive number, not '" + *value + "'");
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string> &raw_args) {
@@ -139,10 +154,13 @@ int run_command(const std::vector<std::string> &raw_args) {
     }
     const auto state_dir = options.get_or("--state-dir", "/var/lib/systemk");
 
+    const double api_qps = positive_number(options, "--kube-api-qps", kube::ApiClient::kDefaultQps);
+    const double api_burst = positive_number(options, "--kube-api-burst", kube::ApiClient::kDefaultBurst);
+
     asio::io_context io;
     std::unique_ptr<kube::ApiClient> client;
     try {
-        client = std::make_unique<kube::ApiClient>(io.get_executor(), kubeconfig);
+        client = std::make_unique<kube::ApiClient>(io.get_executor(), kubeconfig, api_qps, api_burst);
     } catch (const kube::KubeconfigError &e) {
         spdlog::error("bad kubeconfig: {}", e.what());
         return 1;
