@@ -220,6 +220,9 @@ int run_command(const std::vector<std::string> &raw_args) {
             // cache every pod's units would look orphaned and be removed (with their data).
             asio::steady_timer wait(io);
             for (int tries = 0; !pod_informer->synced(); ++tries) {
+                // A certificate or credentials the server rejects: retrying cannot help.
+                if (const auto &why = pod_informer->rejection(); !why.empty())
+                    throw node::FatalError(why + " (check the kubeconfig " + kubeconfig.source.string() + ")");
                 if (tries == 30)
                     spdlog::warn("waiting for the API server to list this node's pods; pod units are left alone until then");
                 wait.expires_after(100ms);

@@ -66,6 +66,7 @@ asio::awaitable<void> Informer::list() {
     relist_ = false;
     if (!synced_) spdlog::info("informer={} synced objects={}", label_, items.size());
     synced_ = true;
+    rejection_.clear();
 }
 
 void Informer::handle_event(std::string_view line) {
@@ -120,6 +121,7 @@ asio::awaitable<void> Informer::run() {
             if (stopped_) break;
             co_await watch();
             if (failing) spdlog::info("informer={} reconnected", label_);
+            rejection_.clear();
             failing = false;
             backoff = std::chrono::milliseconds(500);
             continue;
@@ -128,6 +130,7 @@ asio::awaitable<void> Informer::run() {
                 relist_ = true;
                 continue;
             }
+            if (e.tls_verification_failed() || e.status() == 401) rejection_ = e.what();
             if (!failing) spdlog::warn("informer={} {}; retrying with backoff", label_, e.what());
             else spdlog::debug("informer={} still failing: {}", label_, e.what());
             failing = true;

@@ -23,6 +23,9 @@ public:
     asio::awaitable<void> run();
     void stop() { stopped_ = true; }
     bool synced() const { return synced_; }
+    // Why the server rejected this client's configuration (its certificate failed verification,
+    // or HTTP 401), empty otherwise. The informer keeps retrying; the caller may give up.
+    const std::string &rejection() const { return rejection_; }
     const std::string &label() const { return label_; }
 
 private:
@@ -36,6 +39,7 @@ private:
     ObjectCache &cache_;
     std::string resource_version_;
     std::set<std::string> owned_;  // keys this informer holds in cache_
+    std::string rejection_;
     std::atomic<bool> synced_{false};
     std::atomic<bool> stopped_{false};
     bool relist_ = false;
