@@ -48,7 +48,14 @@ units_matching() { "$E2E_DIR/node.sh" exec "$NODE" systemctl list-units --all --
 # True when no unit matches PATTERN.
 no_units() {
   local out; out=$(units_matching "$1") || fail "cannot list units $1 in $NODE"
-  [[ -z $out ]]
+  [[ -z $out ]] || { echo "still there: $out" >&2; return 1; }
+}
+# True when no unit matching PATTERN runs (active, activating, deactivating, reloading): a
+# stopped unit may stay listed as "inactive dead" until systemd garbage-collects it.
+none_running() {
+  local out; out=$("$E2E_DIR/node.sh" exec "$NODE" systemctl list-units --all --no-legend --plain \
+    --state=active,activating,deactivating,reloading "$1") || fail "cannot list units $1 in $NODE"
+  [[ -z $out ]] || { echo "still running: $out" >&2; return 1; }
 }
 # PROPERTY of UNIT; fails (status 1, message on stderr) when the unit is not loaded or systemctl
 # fails, so a misspelt unit name never reads as an empty value. Use as v=$(unit_property U P) || fail.
