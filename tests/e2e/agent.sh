@@ -43,7 +43,8 @@ case_node_registers_ready() {
 
 lease_time() { $KUBECTL -n kube-node-lease get lease "$NODE" -o 'jsonpath={.spec.renewTime}' 2>/dev/null || true; }
 has_lease() { [[ -n $(lease_time) ]]; }
-lease_moved_from() { [[ $(lease_time) != "$1" ]]; }
+# The lease's renewTime differs from $1 (an unreadable lease has not moved).
+lease_moved_from() { local t; t=$(lease_time); [[ -n $t && $t != "$1" ]]; }
 
 case_lease_renews() {
   wait_until 30 "a lease" has_lease
@@ -93,6 +94,7 @@ case_apiserver_restart() {
   [[ $(agent_pid) == "$pid" ]] || fail "the agent restarted (crashed?) while the API server was down"
   echo "measured: agent used $((after - before)) CPU ticks (1/100 s) during a ~12 s API server outage"
   local lease; lease=$(lease_time)
+  [[ -n $lease ]] || fail "cannot read the lease after the restart"
   wait_until 30 "lease renewal after the restart" lease_moved_from "$lease"
   wait_until 30 "node Ready" is_ready
   sleep 1
@@ -101,6 +103,23 @@ case_apiserver_restart() {
 
 # Prints the agent's footprint (figures for the record; budgets are checked by bench/, not
 # here) and checks what must hold: a Ready node whose agent stays up, idle, without restarts.
+# The node lifecycle controller marks a node Unknown when its lease is late (an API server
+# outage longer than the grace period): the agent notices on its next status sync and writes
+# Ready=True again, as the kubelet does.
+case_ready_restored_after_unknown() {
+  is_ready || wait_until 30 "node Ready" is_ready
+  local pki=$RUN/pki
+  local out
+  out=$(curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" -X PATCH \
+    -H 'Content-Type: application/strategic-merge-patch+json' \
+    -d '{"status":{"conditions":[{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown","message":"set by e2e"}]}}' \
+    "https://127.0.0.1:${SYSTEMK_E2E_API_PORT:-6443}/api/v1/nodes/$NODE/status") || fail "cannot mark the node Unknown"
+  [[ $(jq -r '.status.conditions[] | select(.type == "Ready") | .status' <<<"$out") == Unknown ]] \
+    || fail "the patch did not make the node Unknown"
+  wait_until 30 "the agent to write Ready=True again" is_ready
+  echo "the agent restored Ready=True after the node was marked Unknown"
+}
+
 case_resource_usage() {
   is_ready || wait_until 30 "node Ready" is_ready
   local pid; pid=$(agent_pid)
@@ -158,6 +177,7 @@ case_second_node() {
   local p1 p2
   p1=$($KUBECTL get node "$NODE" -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')
   p2=$($KUBECTL get node node2 -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')
+  [[ -n $p1 && -n $p2 ]] || fail "cannot read the nodes' kubelet ports ('$p1', '$p2')"
   [[ $p1 != "$p2" ]] || fail "both nodes advertise port $p1"
   $KUBECTL get nodes
   "$E2E_DIR/node.sh" down node2 >/dev/null
@@ -175,7 +195,7 @@ restore_after_failure() {
 }
 
 case "${1:-}" in
-  second_node|node_registers_ready|lease_renews|stop_marks_unknown_restart_recovers|apiserver_restart|resource_usage|bad_configuration)
+  second_node|node_registers_ready|lease_renews|stop_marks_unknown_restart_recovers|apiserver_restart|resource_usage|bad_configuration|ready_restored_after_unknown)
     trap 'rc=$?; ((rc == 0)) || restore_after_failure' EXIT
     "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
