@@ -143,6 +143,11 @@ case_bad_configuration() {
     local limit=$1; shift
     set +e; out=$(node timeout "$limit" /opt/systemk/bin/systemk run --nodename "$NODE" --node-ip 127.0.0.1 "$@" 2>&1); rc=$?; set -e
   }
+  # Bad rate limits: a usage error before anything starts.
+  agent_run 20 --kubeconfig /etc/systemk/kubeconfig --kube-api-qps 0
+  [[ $rc == 2 && $out == *"--kube-api-qps wants a positive number, not '0'"* ]] || fail "--kube-api-qps 0: rc=$rc $out"
+  agent_run 20 --kubeconfig /etc/systemk/kubeconfig --kube-api-burst lots
+  [[ $rc == 2 && $out == *"--kube-api-burst wants a positive number"* ]] || fail "--kube-api-burst lots: rc=$rc $out"
   # Missing and malformed kubeconfig: one clear line, exit 1.
   agent_run 20 --kubeconfig "$dir/missing"
   [[ $rc == 1 && $(wc -l <<<"$out") == 1 && $out == *"bad kubeconfig: cannot read kubeconfig"* ]] || fail "missing kubeconfig: rc=$rc $out"
