@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs dependencies, builds, and runs every test —
 # unit, golden, plugin ABI and e2e (real control plane + systemd node) in the normal build,
-# then the unit tests again under ASan+UBSan, then a short libFuzzer run.
+# then a few e2e cases with the agent under ASan+UBSan and the unit tests again under
+# ASan+UBSan, then a short libFuzzer run.
 # Run as root on Debian 12 (apt-get, systemd-nspawn and debootstrap need it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,12 +47,15 @@ asan_pid=$!
 trap 'pkill -P "$asan_pid" 2>/dev/null; kill "$asan_pid" 2>/dev/null; true' EXIT
 
 step "tests: unit, render golden, plugin ABI, e2e"
-run_ctest --preset default -j 1
+run_ctest --preset default -j 1 -LE e2e-asan
 
 step "build (ASan+UBSan): waiting for it"
 if ! wait "$asan_pid"; then cat "$asan_log"; rm -f "$asan_log"; echo "tests: $passed passed, 1 failed"; exit 1; fi
 tail -1 "$asan_log"; rm -f "$asan_log"
 trap - EXIT
+
+step "e2e with the agent under ASan+UBSan"
+SYSTEMK_E2E_ASAN_REQUIRED=1 run_ctest --preset default -j 1 -L e2e-asan
 
 step "tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest --preset asan -j "$jobs"

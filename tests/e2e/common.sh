@@ -40,3 +40,45 @@ printer_expected() {
   for v in "$@"; do out+="arg:$(printf %s "$v" | base64 -w0)"$'\n'; done
   printf '%senv:%s' "$out" "$(printf %s "$first" | base64 -w0)"
 }
+
+# Probes of the node's systemd that fail when they cannot look (node gone, systemctl error), so
+# that a check never passes because its probe broke. They use $NODE and the caller's fail().
+# Units matching PATTERN, one per line (empty: none).
+units_matching() { "$E2E_DIR/node.sh" exec "$NODE" systemctl list-units --all --no-legend --plain "$1"; }
+# True when no unit matches PATTERN.
+no_units() {
+  local out; out=$(units_matching "$1") || fail "cannot list units $1 in $NODE"
+  [[ -z $out ]] || { echo "still there: $out" >&2; return 1; }
+}
+# True when no unit matching PATTERN runs (active, activating, deactivating, reloading): a
+# stopped unit may stay listed as "inactive dead" until systemd garbage-collects it.
+none_running() {
+  local out; out=$("$E2E_DIR/node.sh" exec "$NODE" systemctl list-units --all --no-legend --plain \
+    --state=active,activating,deactivating,reloading "$1") || fail "cannot list units $1 in $NODE"
+  [[ -z $out ]] || { echo "still running: $out" >&2; return 1; }
+}
+# PROPERTY of UNIT; fails (status 1, message on stderr) when the unit is not loaded or systemctl
+# fails, so a misspelt unit name never reads as an empty value. Use as v=$(unit_property U P) || fail.
+unit_property() {
+  local out
+  out=$("$E2E_DIR/node.sh" exec "$NODE" systemctl show -p LoadState -p "$2" "$1") || { echo "systemctl show $1 failed" >&2; return 1; }
+  grep -qx 'LoadState=loaded' <<<"$out" || { echo "unit $1 is not loaded in $NODE" >&2; return 1; }
+  sed -n "s/^$2=//p" <<<"$out"
+}
+# True when UNIT is not running: inactive, failed, or unknown to systemd.
+unit_inactive() {
+  local out; out=$("$E2E_DIR/node.sh" exec "$NODE" systemctl show -p ActiveState --value "$1") || fail "cannot read $1 in $NODE"
+  [[ $out == inactive || $out == failed ]]
+}
+# The MainPID of a running UNIT (fails unless it is a number above 0).
+main_pid() {
+  local pid; pid=$(unit_property "$1" MainPID) || return 1
+  [[ $pid =~ ^[1-9][0-9]*$ ]] || { echo "$1 has no main process (MainPID '$pid')" >&2; return 1; }
+  echo "$pid"
+}
+# Lines printed by a command (kubectl get --no-headers ...); status 1 and "error" when it fails,
+# so that a count compared with a number never matches because the command broke.
+count() {
+  local out; out=$("$@" 2>/dev/null) || { echo error; echo "probe failed: $*" >&2; return 1; }
+  grep -c . <<<"$out" || true
+}

@@ -29,6 +29,16 @@ up() {
   rm -rf "$dir"; mkdir -p "$dir" "$RUN/pids" "$RUN/logs"
   cp -a --reflink=auto "$ROOTFS/." "$dir/rootfs"
   echo "$name" > "$dir/rootfs/etc/hostname"
+  # A sanitizer build (tests/e2e/asan.sh) links its sanitizer runtimes and, built as Debug, a
+  # few libraries more than the release build the node image is made for: copy this machine's,
+  # the very ones it was built against, into this node's copy only (never into the cache).
+  if grep -qx 'SYSTEMK_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+    local lib
+    for lib in $(ldd "$build/bin/systemk" "$build"/lib/systemk/plugins/*.so 2>/dev/null \
+                 | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
+      [[ -e $dir/rootfs$lib ]] || cp -L "$lib" "$dir/rootfs$lib"
+    done
+  fi
   # The node's own credentials, and nothing more.
   local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$name")
   mkdir -p "$dir/rootfs/etc/systemk/pki"

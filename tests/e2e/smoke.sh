@@ -60,10 +60,12 @@ case_rendered_units_run_exactly() {
   local cursor; cursor=$(node journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
   node systemctl start "$unit"
   for _ in $(seq 1 40); do
-    [[ $(node systemctl show -p SubState --value "$unit") == exited ]] && break; sleep 0.25
+    [[ $(unit_property "$unit" SubState) == exited ]] && break; sleep 0.25
   done
-  [[ $(node systemctl show -p Result --value "$unit") == success ]] || fail "unit did not succeed"
-  [[ -z $(node systemctl show -p ExecStartPre --value "$unit") ]] || fail "a value added ExecStartPre"
+  local result; result=$(unit_property "$unit" Result) || fail "cannot read $unit"
+  [[ $result == success ]] || fail "unit did not succeed: $result"
+  local pre; pre=$(unit_property "$unit" ExecStartPre) || fail "cannot read $unit"
+  [[ -z $pre ]] || fail "a value added ExecStartPre: $pre"
   local out; out=$(node journalctl -u "$unit" --after-cursor="$cursor" -o cat --no-pager)
   local expected; expected=$(printer_expected "${seen[@]}")
   local got; got=$(grep -E '^(arg|env):' <<<"$out")

@@ -7,10 +7,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <fstream>
+#include <map>
+#include <functional>
 #include <mutex>
 #include <thread>
 
 #include "kube/informer.h"
+#include "kube/object_cache.h"
 #include "test_pki.h"
 
 using namespace systemk;
@@ -25,16 +28,38 @@ std::string pod(const std::string &name, const std::string &rv) {
     return R"({"metadata":{"namespace":"ns","name":")" + name + R"(","resourceVersion":")" + rv + R"("}})";
 }
 
-// Answers each request with the next scripted body for its kind (list or watch).
+bool is_watch(const std::string &target) { return target.find("watch=1") != std::string::npos; }
+
+// Takes the next body from a queue; an empty list once the queue ran out.
+std::string next(std::vector<std::string> &queue, const std::string &target) {
+    if (queue.empty()) return is_watch(target) ? "" : R"({"items":[],"metadata":{"resourceVersion":"999"}})";
+    auto body = queue.front();
+    queue.erase(queue.begin());
+    return body;
+}
+
+// Lists and watches in order, whatever their target.
+struct Script {
+    std::vector<std::string> lists, watches;
+    std::string operator()(const std::string &target) { return next(is_watch(target) ? watches : lists, target); }
+};
+
+// Answers each request with the body its Answer gives (called on the server's thread).
 class ScriptedServer {
 public:
-    ScriptedServer(const fs::path &pki, std::vector<std::string> lists, std::vector<std::string> watches)
+    // The body for a request target; empty for an idle watch that ends after a while.
+    using Answer = std::function<std::string(const std::string &target)>;
+
+    ScriptedServer(const fs::path &pki, Answer answer)
         : tls_(ssl::context::tls_server), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}),
-          lists_(std::move(lists)), watches_(std::move(watches)) {
+          answer_(std::move(answer)) {
         tls_.use_certificate_chain_file((pki / "srv.crt").string());
         tls_.use_private_key_file((pki / "srv.key").string(), ssl::context::pem);
         thread_ = std::thread([this] { serve(); });
     }
+    // Lists and watches answered in order, whatever their target.
+    ScriptedServer(const fs::path &pki, std::vector<std::string> lists, std::vector<std::string> watches)
+        : ScriptedServer(pki, Script{std::move(lists), std::move(watches)}) {}
     ~ScriptedServer() {
         stopping_ = true;
         boost::system::error_code ec;
@@ -72,13 +97,7 @@ private:
                 std::lock_guard l(mutex_);
                 targets_.push_back(target);
                 authorization_ = std::string(req[http::field::authorization]);
-                auto &queue = target.find("watch=1") != std::string::npos ? watches_ : lists_;
-                if (!queue.empty()) {
-                    body = queue.front();
-                    queue.erase(queue.begin());
-                } else if (target.find("watch=1") == std::string::npos) {
-                    body = R"({"items":[],"metadata":{"resourceVersion":"999"}})";
-                }
+                body = answer_(target);
             }
             if (body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));  // an idle watch that ends
             http::response<http::string_body> res{http::status::ok, 11};
@@ -94,13 +113,23 @@ private:
     asio::io_context io_;
     ssl::context tls_;
     asio::ip::tcp::acceptor acceptor_;
-    std::vector<std::string> lists_, watches_;
+    Answer answer_;
     std::vector<std::string> targets_;
     std::string authorization_;
     std::mutex mutex_;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
+
+kube::Kubeconfig kubeconfig_for(const ScriptedServer &server, const fs::path &pki) {
+    kube::Kubeconfig kc;
+    kc.server = "https://127.0.0.1:" + std::to_string(server.port());
+    kc.host = "127.0.0.1";
+    kc.port = std::to_string(server.port());
+    std::ifstream ca(pki / "ca.crt");
+    kc.ca_pem.assign(std::istreambuf_iterator<char>(ca), {});
+    return kc;
+}
 
 }  // namespace
 
@@ -115,12 +144,7 @@ TEST(Informer, BookmarksGoneAndResumedWatches) {
              R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"15"}}})" + "\n",
          R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired"}})" "\n"});
 
-    kube::Kubeconfig kc;
-    kc.server = "https://127.0.0.1:" + std::to_string(server.port());
-    kc.host = "127.0.0.1";
-    kc.port = std::to_string(server.port());
-    std::ifstream ca(dir / "ca.crt");
-    kc.ca_pem.assign(std::istreambuf_iterator<char>(ca), {});
+    auto kc = kubeconfig_for(server, dir);
     kc.token_file = dir / "token";
     std::ofstream(kc.token_file) << "token-from-file\n";
 
@@ -146,5 +170,88 @@ TEST(Informer, BookmarksGoneAndResumedWatches) {
     EXPECT_EQ(server.last_authorization(), "Bearer token-from-file");
     EXPECT_FALSE(cache.get("ns/a")) << "an object gone during the outage is dropped at relist";
     EXPECT_TRUE(cache.get("ns/b"));
+    fs::remove_all(dir);
+}
+
+TEST(ObjectCache, ReplaceTouchesOnlyTheGivenScope) {
+    kube::ObjectCache cache;
+    std::vector<std::string> erased;
+    cache.set_listener([&](const std::string &key, const boost::json::object *obj) {
+        if (!obj) erased.push_back(key);
+    });
+    auto obj = [](const std::string &name, const std::string &rv) { return boost::json::parse(pod(name, rv)).as_object(); };
+    const auto a = cache.replace({}, {obj("a", "1")});
+    const auto b = cache.replace({}, {obj("b", "1"), obj("c", "1")});
+    EXPECT_EQ(a, (std::set<std::string>{"ns/a"}));
+    EXPECT_EQ(b, (std::set<std::string>{"ns/b", "ns/c"}));
+    // The first writer relists: its object changed; the second writer's objects stay.
+    EXPECT_EQ(cache.replace(a, {obj("a", "2")}), a);
+    EXPECT_EQ(cache.size(), 3u);
+    // The second writer relists without c: only c goes.
+    EXPECT_EQ(cache.replace(b, {obj("b", "1")}), (std::set<std::string>{"ns/b"}));
+    EXPECT_EQ(erased, (std::vector<std::string>{"ns/c"}));
+    EXPECT_EQ(cache.get("ns/a")->at("metadata").at("resourceVersion"), "2");
+    EXPECT_TRUE(cache.get("ns/b"));
+}
+
+// One informer per referenced secret, all writing into one cache (as ReferencedObjects does):
+// a relist after 410 Gone replaces only that informer's object, never its neighbours'.
+TEST(Informer, RelistOfOneInformerKeepsTheOthersObjects) {
+    const auto dir = fs::temp_directory_path() / ("systemk-informers-" + std::to_string(getpid()));
+    ASSERT_TRUE(systemk::testing::make_test_pki(dir));
+    auto secret = [](const std::string &ns, const std::string &name, const std::string &rv) {
+        return R"({"metadata":{"namespace":")" + ns + R"(","name":")" + name + R"(","resourceVersion":")" + rv + R"("}})";
+    };
+    auto list = [](const std::string &items, const std::string &rv) {
+        return R"({"items":[)" + items + R"(],"metadata":{"resourceVersion":")" + rv + R"("}})";
+    };
+    const std::string gone = R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired"}})" "\n";
+    // Per object: its lists and watches in order. `a` relists and still exists (updated); `c`
+    // relists and was deleted meanwhile; `b` never relists. The 410s come after an idle watch,
+    // so every informer has listed before the first relist.
+    std::map<std::string, Script> scripts{
+        {"a", {{list(secret("ns1", "a", "1"), "1"), list(secret("ns1", "a", "7"), "8")}, {"", gone}}},
+        {"b", {{list(secret("ns1", "b", "2"), "2")}, {}}},
+        {"c", {{list(secret("ns2", "c", "3"), "3"), list("", "9")}, {"", gone}}},
+    };
+    ScriptedServer server(dir, [&](const std::string &target) {
+        const auto from = target.find("metadata.name%3D") + 16;
+        const auto name = target.substr(from, target.find('&', from) - from);
+        return scripts.at(name)(target);
+    });
+    const auto kc = kubeconfig_for(server, dir);
+
+    asio::io_context io;
+    kube::ApiClient client(io.get_executor(), kc);
+    kube::ObjectCache cache;
+    std::vector<std::string> erased;
+    cache.set_listener([&](const std::string &key, const boost::json::object *obj) {
+        if (!obj) erased.push_back(key);
+    });
+    std::vector<std::shared_ptr<kube::Informer>> informers;
+    for (const auto &[ns, name] : {std::pair{"ns1", "a"}, {"ns1", "b"}, {"ns2", "c"}}) {
+        informers.push_back(std::make_shared<kube::Informer>(
+            client, std::string("/api/v1/namespaces/") + ns + "/secrets",
+            "fieldSelector=" + kube::url_encode(std::string("metadata.name=") + name), cache, name));
+        asio::co_spawn(io, informers.back()->run(), asio::detached);
+    }
+    auto relists = [&](const std::string &name) {
+        int n = 0;
+        for (const auto &t : server.targets())
+            if (!is_watch(t) && t.find("metadata.name%3D" + name + "&") != std::string::npos) ++n;
+        return n;
+    };
+    for (int i = 0; i < 100 && (relists("a") < 2 || relists("c") < 2); ++i) io.run_for(std::chrono::milliseconds(100));
+    io.run_for(std::chrono::milliseconds(100));
+    for (auto &informer : informers) informer->stop();
+
+    ASSERT_EQ(relists("a"), 2);
+    ASSERT_EQ(relists("c"), 2);
+    for (auto &informer : informers) EXPECT_TRUE(informer->synced()) << informer->label();
+    ASSERT_TRUE(cache.get("ns1/a"));
+    EXPECT_EQ(cache.get("ns1/a")->at("metadata").at("resourceVersion"), "7") << "the relist updated a";
+    EXPECT_TRUE(cache.get("ns1/b")) << "another informer's relist erased b";
+    EXPECT_FALSE(cache.get("ns2/c")) << "c, deleted during the outage, is dropped by its own relist";
+    EXPECT_EQ(erased, (std::vector<std::string>{"ns2/c"}));
     fs::remove_all(dir);
 }

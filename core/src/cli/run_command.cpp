@@ -49,6 +49,8 @@ std::vector<OptionSpec> run_specs() {
         {"--runtime-dir", {}, true, "tmpfs for secrets, tokens and subPath pins (default /run/systemk)"},
         {"--max-pods", {}, true, "pods capacity to report (default 110)"},
         {"--unit-dir", {}, true, "where pod unit files are written (default /run/systemd/system)"},
+        {"--kube-api-qps", {}, true, "requests per second to the API server (default 100)"},
+        {"--kube-api-burst", {}, true, "requests allowed in a burst above --kube-api-qps (default 200)"},
     };
     for (auto &p : plugin_option_specs()) specs.push_back(p);
     specs.push_back({"--help", {"-h"}, false, "show this help"});
@@ -98,6 +100,19 @@ int parse_port(const std::string &addr) {
     }
 }
 
+// A positive number from a flag, or the default.
+double positive_number(const Options &options, const std::string &flag, double fallback) {
+    const auto value = options.get(flag);
+    if (!value) return fallback;
+    try {
+        size_t used = 0;
+        const double v = std::stod(*value, &used);
+        if (used == value->size() && v > 0) return v;
+    } catch (const std::exception &) {
+    }
+    throw UsageError(flag + " wants a positive number, not '" + *value + "'");
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string> &raw_args) {
@@ -142,10 +157,13 @@ int run_command(const std::vector<std::string> &raw_args) {
     }
     const auto state_dir = options.get_or("--state-dir", "/var/lib/systemk");
 
+    const double api_qps = positive_number(options, "--kube-api-qps", kube::ApiClient::kDefaultQps);
+    const double api_burst = positive_number(options, "--kube-api-burst", kube::ApiClient::kDefaultBurst);
+
     asio::io_context io;
     std::unique_ptr<kube::ApiClient> client;
     try {
-        client = std::make_unique<kube::ApiClient>(io.get_executor(), kubeconfig);
+        client = std::make_unique<kube::ApiClient>(io.get_executor(), kubeconfig, api_qps, api_burst);
     } catch (const kube::KubeconfigError &e) {
         spdlog::error("bad kubeconfig: {}", e.what());
         return 1;
@@ -207,9 +225,16 @@ int run_command(const std::vector<std::string> &raw_args) {
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-            // Kubernetes' start-up order: pods listed first, then the node, then Ready.
+            // Kubernetes' start-up order: pods listed first, then reconcile, then the node and
+            // Ready. The reconciler waits for the pod list however long it takes: with an empty
+            // cache every pod's units would look orphaned and be removed (with their data).
             asio::steady_timer wait(io);
-            for (int i = 0; i < 30 && !pod_informer->synced(); ++i) {
+            for (int tries = 0; !pod_informer->synced(); ++tries) {
+                // A certificate or credentials the server rejects: retrying cannot help.
+                if (const auto &why = pod_informer->rejection(); !why.empty())
+                    throw node::FatalError(why + " (check the kubeconfig " + kubeconfig.source.string() + ")");
+                if (tries == 30)
+                    spdlog::warn("waiting for the API server to list this node's pods; pod units are left alone until then");
                 wait.expires_after(100ms);
                 co_await wait.async_wait(asio::use_awaitable);
             }

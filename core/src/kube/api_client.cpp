@@ -46,24 +46,9 @@ boost::json::value ApiResponse::json() const {
     return v;
 }
 
-asio::awaitable<void> TokenBucket::acquire() {
-    for (;;) {
-        const auto now = std::chrono::steady_clock::now();
-        tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * qps_);
-        last_ = now;
-        if (tokens_ >= 1) {
-            tokens_ -= 1;
-            co_return;
-        }
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        timer.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::duration<double>((1 - tokens_) / qps_)) + 1ms);
-        co_await timer.async_wait(asio::use_awaitable);
-    }
-}
-
 ApiClient::ApiClient(asio::any_io_executor executor, Kubeconfig config, double qps, double burst)
-    : executor_(std::move(executor)), config_(std::move(config)), tls_(ssl::context::tls_client), limiter_(qps, burst) {
+    : executor_(std::move(executor)), config_(std::move(config)), tls_(ssl::context::tls_client),
+      gate_(executor_, qps, burst, kMaxInFlight) {
     tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     boost::system::error_code ec;
@@ -154,9 +139,23 @@ asio::awaitable<std::pair<ApiResponse, bool>> ApiClient::exchange(Stream &stream
 }
 
 asio::awaitable<ApiResponse> ApiClient::request(http::verb verb, std::string target, std::string body,
-                                                std::string content_type) {
-    co_await limiter_.acquire();
-    const auto req = make_request(verb, target, std::move(body), content_type);
+                                                std::string content_type, Priority priority) {
+    co_await gate_.enter(priority);
+    // No co_await inside a catch block: take the failure out, free the slot, then rethrow.
+    std::exception_ptr failure;
+    ApiResponse res;
+    try {
+        const auto req = make_request(verb, target, std::move(body), content_type);
+        res = co_await send(req);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    gate_.leave();
+    if (failure) std::rethrow_exception(failure);
+    co_return res;
+}
+
+asio::awaitable<ApiResponse> ApiClient::send(const http::request<http::string_body> &req) {
     // A pooled connection may have been closed by the server meanwhile: then retry once fresh.
     for (int attempt = 0; attempt < 2; ++attempt) {
         std::unique_ptr<Stream> stream;
@@ -169,10 +168,11 @@ asio::awaitable<ApiResponse> ApiClient::request(http::verb verb, std::string tar
         }
         try {
             auto [res, reusable] = co_await exchange(*stream, req);
-            if (reusable && idle_.size() < 4) idle_.push_back(std::move(stream));
+            if (reusable && idle_.size() < kMaxInFlight) idle_.push_back(std::move(stream));
             co_return res;
         } catch (const ApiError &) {
             if (!pooled || attempt == 1) throw;
+            idle_.clear();  // the server closed one: the others are most likely closed too
         }
     }
     throw ApiError(0, "request failed");
@@ -180,7 +180,8 @@ asio::awaitable<ApiResponse> ApiClient::request(http::verb verb, std::string tar
 
 asio::awaitable<void> ApiClient::stream(std::string target, std::function<void(std::string_view)> on_line,
                                         std::chrono::seconds idle_timeout) {
-    co_await limiter_.acquire();
+    // A watch holds its own connection for minutes: it takes a token but no slot.
+    co_await gate_.enter(Priority::normal, false);
     auto stream = co_await connect();
     auto &tcp = beast::get_lowest_layer(*stream);
     auto req = make_request(http::verb::get, target, {}, {});

@@ -1,8 +1,9 @@
 #pragma once
 // HTTPS client for the Kubernetes API on Boost.Beast + OpenSSL, written as Asio coroutines.
-// One client lives on one io_context thread: requests reuse idle keep-alive connections,
-// watches get a connection of their own, every operation has a deadline, and a token bucket
-// keeps the request rate polite.
+// One client lives on one io_context thread: requests reuse idle keep-alive connections (at most
+// kMaxInFlight at once), watches get a connection of their own, every operation has a deadline,
+// and a RequestGate keeps the request rate polite and lets normal requests (pod status writes)
+// go ahead of low-priority ones (Events).
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "kube/kubeconfig.h"
+#include "kube/request_gate.h"
 
 namespace systemk::kube {
 
@@ -44,24 +46,32 @@ struct ApiResponse {
     bool ok() const { return status >= 200 && status < 300; }
 };
 
-class TokenBucket {
-public:
-    TokenBucket(double qps, double burst) : qps_(qps), burst_(burst), tokens_(burst) {}
-    asio::awaitable<void> acquire();
-
-private:
-    double qps_, burst_, tokens_;
-    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
 class ApiClient {
 public:
+    // Defaults of --kube-api-qps / --kube-api-burst. The budget is 100 pods created at once all
+    // Running within a second: about one status write per pod plus a list for each newly
+    // referenced secret or configMap must pass in that second without queueing, so the burst
+    // covers 200 requests and the rate sustains 100 pods a second. (The kubelet's 50/100 would
+    // hold the second half of such a burst back by a second.) Events do not count against the
+    // pods: they are Priority::low and wait while any status write waits.
+    static constexpr double kDefaultQps = 100;
+    static constexpr double kDefaultBurst = 200;
+    // Requests in flight at once, each on its own kept-alive connection (watches not counted).
+    // Enough that a few slow lists never hold status writes back; few enough that a burst of
+    // 100 writes reuses warm connections instead of 100 TLS handshakes.
+    static constexpr std::size_t kMaxInFlight = 8;
+
     // Throws KubeconfigError if the certificates or key in `config` cannot be used.
-    ApiClient(asio::any_io_executor executor, Kubeconfig config, double qps = 20, double burst = 40);
+    ApiClient(asio::any_io_executor executor, Kubeconfig config, double qps = kDefaultQps,
+              double burst = kDefaultBurst);
     ~ApiClient();
 
+    // One request; waits for a rate token and a connection slot first. Requests of
+    // Priority::normal are admitted before any waiting Priority::low one (FIFO within a priority):
+    // post Events with Priority::low so that they never delay status writes.
     asio::awaitable<ApiResponse> request(http::verb verb, std::string target, std::string body = {},
-                                         std::string content_type = "application/json");
+                                         std::string content_type = "application/json",
+                                         Priority priority = Priority::normal);
     // GET `target` and call on_line for every newline-terminated line of the (chunked) body until
     // the server ends it. Throws ApiError on failure or when nothing arrives for idle_timeout.
     asio::awaitable<void> stream(std::string target, std::function<void(std::string_view)> on_line,
@@ -72,6 +82,8 @@ public:
 private:
     using Stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
     asio::awaitable<std::unique_ptr<Stream>> connect();
+    // request() once admitted: a pooled connection, or a new one.
+    asio::awaitable<ApiResponse> send(const http::request<http::string_body> &req);
     // The response, and whether the connection may be reused.
     asio::awaitable<std::pair<ApiResponse, bool>> exchange(Stream &stream, const http::request<http::string_body> &req);
     http::request<http::string_body> make_request(http::verb verb, const std::string &target, std::string body,
@@ -80,7 +92,7 @@ private:
     asio::any_io_executor executor_;
     Kubeconfig config_;
     asio::ssl::context tls_;
-    TokenBucket limiter_;
+    RequestGate gate_;
     std::vector<std::unique_ptr<Stream>> idle_;
     // tokenFile is re-read once a minute: rotated tokens (projected service-account tokens,
     // bootstrap flows) are picked up without a restart.

@@ -61,11 +61,12 @@ asio::awaitable<void> Informer::list() {
         cont = meta.contains("continue") ? std::string(meta.at("continue").as_string()) : "";
     } while (!cont.empty());
     if (stopped_) co_return;
-    cache_.replace_all(items);
+    owned_ = cache_.replace(owned_, items);
     resource_version_ = rv;
     relist_ = false;
     if (!synced_) spdlog::info("informer={} synced objects={}", label_, items.size());
     synced_ = true;
+    rejection_.clear();
 }
 
 void Informer::handle_event(std::string_view line) {
@@ -94,8 +95,13 @@ void Informer::handle_event(std::string_view line) {
         return;
     }
     if (const auto rv = resource_version_of(obj); !rv.empty()) resource_version_ = rv;
-    if (t == "ADDED" || t == "MODIFIED") cache_.upsert(obj);
-    else if (t == "DELETED") cache_.erase(object_key(obj));
+    if (t == "ADDED" || t == "MODIFIED") {
+        owned_.insert(object_key(obj));
+        cache_.upsert(obj);
+    } else if (t == "DELETED") {
+        owned_.erase(object_key(obj));
+        cache_.erase(object_key(obj));
+    }
     // BOOKMARK: only the resourceVersion moves.
 }
 
@@ -115,6 +121,7 @@ asio::awaitable<void> Informer::run() {
             if (stopped_) break;
             co_await watch();
             if (failing) spdlog::info("informer={} reconnected", label_);
+            rejection_.clear();
             failing = false;
             backoff = std::chrono::milliseconds(500);
             continue;
@@ -123,6 +130,7 @@ asio::awaitable<void> Informer::run() {
                 relist_ = true;
                 continue;
             }
+            if (e.tls_verification_failed() || e.status() == 401) rejection_ = e.what();
             if (!failing) spdlog::warn("informer={} {}; retrying with backoff", label_, e.what());
             else spdlog::debug("informer={} still failing: {}", label_, e.what());
             failing = true;

@@ -1,9 +1,12 @@
 #pragma once
 // List+watch of one collection into an ObjectCache: resourceVersion tracking, bookmarks,
-// 410 Gone -> relist, reconnect with capped exponential backoff and jitter.
+// 410 Gone -> relist, reconnect with capped exponential backoff and jitter. Several informers
+// may share one cache (one per referenced secret): each relist replaces only the keys that
+// informer itself put there.
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "kube/api_client.h"
@@ -20,6 +23,9 @@ public:
     asio::awaitable<void> run();
     void stop() { stopped_ = true; }
     bool synced() const { return synced_; }
+    // Why the server rejected this client's configuration (its certificate failed verification,
+    // or HTTP 401), empty otherwise. The informer keeps retrying; the caller may give up.
+    const std::string &rejection() const { return rejection_; }
     const std::string &label() const { return label_; }
 
 private:
@@ -32,6 +38,8 @@ private:
     std::string collection_, selector_, label_;
     ObjectCache &cache_;
     std::string resource_version_;
+    std::set<std::string> owned_;  // keys this informer holds in cache_
+    std::string rejection_;
     std::atomic<bool> synced_{false};
     std::atomic<bool> stopped_{false};
     bool relist_ = false;

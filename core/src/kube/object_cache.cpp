@@ -1,7 +1,5 @@
 #include "kube/object_cache.h"
 
-#include <set>
-
 namespace systemk::kube {
 
 std::string object_key(const boost::json::object &obj) {
@@ -19,19 +17,16 @@ void ObjectCache::notify(const std::string &key, const boost::json::object *obj)
     if (listener_) listener_(key, obj);
 }
 
-void ObjectCache::replace_all(const std::vector<boost::json::object> &objects) {
+std::set<std::string> ObjectCache::replace(const std::set<std::string> &scope,
+                                           const std::vector<boost::json::object> &objects) {
     std::set<std::string> seen;
     for (const auto &o : objects) {
         seen.insert(object_key(o));
         upsert(o);
     }
-    std::vector<std::string> gone;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto &[k, v] : objects_)
-            if (!seen.contains(k)) gone.push_back(k);
-    }
-    for (const auto &k : gone) erase(k);
+    for (const auto &k : scope)
+        if (!seen.contains(k)) erase(k);
+    return seen;
 }
 
 void ObjectCache::upsert(const boost::json::object &obj) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,11 @@ public:
     using Listener = std::function<void(const std::string &key, const boost::json::object *obj)>;
 
     void set_listener(Listener l) { listener_ = std::move(l); }
-    // Replaces everything (after a list); emits changes only for what differs.
-    void replace_all(const std::vector<boost::json::object> &objects);
+    // After a list by one of possibly several informers writing here: makes the keys in `scope`
+    // (what that informer put here before) exactly `objects`, leaving every other key alone, so a
+    // relist never erases another informer's objects. Emits changes only for what differs.
+    // Returns the keys of `objects`: the informer's scope from now on.
+    std::set<std::string> replace(const std::set<std::string> &scope, const std::vector<boost::json::object> &objects);
     void upsert(const boost::json::object &obj);
     void erase(const std::string &key);
     std::optional<boost::json::object> get(const std::string &key) const;

@@ -12,6 +12,21 @@ namespace asio = kube::asio;
 using kube::http::verb;
 using namespace std::chrono_literals;
 
+// The status of the Ready condition in a Node object, "" when it has none.
+std::string api_ready_status(const json::value &node) {
+    const auto *status = node.is_object() ? node.as_object().if_contains("status") : nullptr;
+    const auto *conditions = status && status->is_object() ? status->as_object().if_contains("conditions") : nullptr;
+    if (!conditions || !conditions->is_array()) return {};
+    for (const auto &c : conditions->as_array()) {
+        if (!c.is_object()) continue;
+        const auto *type = c.as_object().if_contains("type");
+        const auto *value = c.as_object().if_contains("status");
+        if (type && type->is_string() && type->as_string() == "Ready" && value && value->is_string())
+            return std::string(value->as_string());
+    }
+    return {};
+}
+
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
     asio::steady_timer t(co_await asio::this_coro::executor);
     t.expires_after(d);
@@ -99,7 +114,17 @@ asio::awaitable<void> NodeAgent::patch_status(bool force) {
     const auto status = node_status(settings_, host_, r, now, ready_since_);
     const auto fingerprint = status_fingerprint(status);
     const bool stale = std::chrono::steady_clock::now() - last_write_ > 5min;
-    if (!force && !stale && fingerprint == last_fingerprint_) co_return;
+    if (!force && !stale && fingerprint == last_fingerprint_) {
+        // Unchanged here, but the node lifecycle controller may have set Ready=Unknown while
+        // the API server was out of reach: like the kubelet, compare with the API's copy (from
+        // its watch cache) and write again if it differs.
+        const auto res = co_await client_.request(verb::get, "/api/v1/nodes/" + settings_.name + "?resourceVersion=0");
+        if (res.status == 404) throw kube::ApiError(404, "node " + settings_.name + " disappeared");
+        if (!res.ok()) throw kube::ApiError(res.status, "reading node " + settings_.name + ": HTTP " + std::to_string(res.status));
+        if (api_ready_status(res.json()) == (r.ready ? "True" : "False")) co_return;
+        spdlog::info("node={} Ready is {} on the API server; writing the status again", settings_.name,
+                     api_ready_status(res.json()));
+    }
     const json::object patch{{"status", status}};
     const auto res = co_await client_.request(verb::patch, "/api/v1/nodes/" + settings_.name + "/status",
                                               json::serialize(patch), "application/merge-patch+json");
