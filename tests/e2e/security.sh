@@ -73,7 +73,6 @@ kind: Pod
 metadata: {name: victim}
 spec:
   $POD_PLACEMENT
-  automountServiceAccountToken: false
   securityContext: {runAsUser: 33, runAsGroup: 33, fsGroup: 33}
   volumes: [{name: creds, secret: {secretName: victim-secret, defaultMode: 0400}}]
   containers:
