@@ -130,3 +130,8 @@ TEST(Yaml, ScalarsFollowTheCoreSchema) {
     EXPECT_TRUE(v.at("f").is_string());
     EXPECT_THROW(parse_manifests("a: [unclosed"), std::runtime_error);
 }
+
+TEST(Expansion, AnUnclosedReferenceStaysLiteral) {
+    const std::string value = "$(" + std::string(5000, 'A') + "$(B)";
+    EXPECT_EQ(expand_references(value, {{"B", "b"}}), "$(" + std::string(5000, 'A') + "b");
+}

@@ -88,7 +88,7 @@ TEST(SandboxProfile, DefaultPodGetsTheContainerRuntimeDefaults) {
     // systemk's own state, credentials and unit files are out of every pod's reach.
     const auto hidden = *s.last("InaccessiblePaths");
     for (const char *p : {"-/var/lib/systemk", "-/run/systemk", "-/etc/systemk", "-/run/systemd/system",
-                          "-/etc/kubernetes/kubelet.conf", "-/etc/shadow", "-/run/dbus", "-/run/systemd/private"})
+                          "-/etc/kubernetes/kubelet.conf", "-/etc/shadow", "-/run/dbus", "-/run/systemd/private", "-/run/initctl"})
         EXPECT_NE(hidden.find(p), std::string::npos) << p;
 }
 
@@ -258,4 +258,53 @@ TEST(Identity, UnknownUsersArePodErrorsWhereTheHostIsKnown) {
 
 TEST(Grace, ZeroStillTimesOut) {
     EXPECT_EQ(service_of("  terminationGracePeriodSeconds: 0\n" + kDefault).last("TimeoutStopSec"), "1s");
+}
+
+TEST(SecretEnvironment, CommandsExpandTheFinalValueOfAName) {
+    // A secret X overridden by a plain X: $(X) is the plain value, the secret is nowhere.
+    auto units = synth("  containers:\n  - name: c\n    image: /bin/sh\n    command: [/bin/echo, \"$(token)\"]\n"
+                       "    envFrom: [{secretRef: {name: s}}]\n    env: [{name: token, value: plain}]\n");
+    const auto text = write_unit(units.at(0).unit);
+    EXPECT_EQ(text.find("s3cr3t"), std::string::npos) << text;
+    EXPECT_EQ(split_words(*parse_unit(text).find("Service")->last("ExecStart")),
+              (std::vector<std::string>{"/bin/echo", "plain"}));
+}
+
+TEST(PackageDirectories, TakenOverOnlyWhereTheyCannotHurtTheHost) {
+    const auto pod = pods::parse_manifests("kind: Pod\nmetadata: {name: p, namespace: ns, uid: u1}\nspec:\n"
+                                           "  containers:\n  - {name: c, image: daemon}\n")
+                         .at(0)
+                         .as_object();
+    const auto pod_as_user = pods::parse_manifests("kind: Pod\nmetadata: {name: p, namespace: ns, uid: u1}\nspec:\n"
+                                                   "  securityContext: {runAsUser: 33}\n  containers:\n  - {name: c, image: daemon}\n")
+                                 .at(0)
+                                 .as_object();
+    static const SecretLookup lookup;
+    auto service = [&](const boost::json::object &p, bool installed) {
+        PodInputs in;
+        in.pod = &p;
+        in.node = &node();
+        in.objects = &lookup;
+        ResolvedImage image;
+        image.default_command = {{"/usr/sbin/daemon", WordOrigin::Package}};
+        image.installed_by_systemk = installed;
+        image.writable_directives = {{"StateDirectory", "daemon"}, {"RuntimeDirectory", "daemon"}, {"ReadWritePaths", "/etc"}};
+        in.images = {{"c", image}};
+        return *parse_unit(write_unit(synthesize_pod_units(in).at(0).unit)).find("Service");
+    };
+    const auto root = service(pod, false);
+    EXPECT_EQ(root.last("StateDirectory"), "daemon");
+    EXPECT_EQ(root.last("RuntimeDirectoryPreserve"), "yes");  // the host's daemon may need it
+    EXPECT_FALSE(root.last("ReadWritePaths"));
+    // systemd would chown the host's directories to the pod's user.
+    EXPECT_FALSE(service(pod_as_user, false).last("StateDirectory"));
+    const auto owned = service(pod_as_user, true);
+    EXPECT_EQ(owned.last("StateDirectory"), "daemon");
+    EXPECT_FALSE(owned.last("RuntimeDirectoryPreserve"));
+}
+
+TEST(Identity, IdsSystemdCannotUseArePodErrors) {
+    for (const char *sc : {"{runAsUser: 65535}", "{runAsUser: 4294967295}", "{runAsUser: 4294967296}",
+                           "{runAsGroup: -1}", "{fsGroup: 4294967296}", "{supplementalGroups: [65535]}"})
+        EXPECT_NE(field_of_error(std::string("  securityContext: ") + sc + "\n" + kDefault), "no error") << sc;
 }

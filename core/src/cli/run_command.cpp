@@ -188,6 +188,7 @@ int run_command(const std::vector<std::string> &raw_args) {
     node_context.state_dir = state_dir;
     node_context.runtime_dir = options.get_or("--runtime-dir", node_context.runtime_dir);
     if (const auto uid = options.get("--override-root-uid")) node_context.override_root_uid = std::stoll(*uid);
+    node_context.unit_dir = options.get_or("--unit-dir", "/run/systemd/system");
     node_context.user_exists = [](int64_t uid) { return ::getpwuid(static_cast<uid_t>(uid)) != nullptr; };
     node_context.group_exists = [](int64_t gid) { return ::getgrgid(static_cast<gid_t>(gid)) != nullptr; };
     // The agent's credentials are out of every pod's reach (InaccessiblePaths=).

@@ -36,6 +36,10 @@ void write_env_file(const std::string &path, const std::vector<std::pair<std::st
     }
     const std::filesystem::path target(path);
     make_private_dir(target.parent_path());
+    // Secret-derived values never touch persistent disk (as secret volumes don't).
+    if (!is_on_memory_fs(target.parent_path().string()))
+        throw SpecError("env", "the runtime directory " + target.parent_path().string() +
+                                   " is not on tmpfs; secret-derived variables are not written to disk");
     const auto tmp = target.parent_path() / ("." + target.filename().string() + ".tmp");
     ::unlink(tmp.c_str());
     // O_EXCL|O_NOFOLLOW: never write through a planted file; mode 0600 from the start, so the

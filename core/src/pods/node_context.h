@@ -18,6 +18,7 @@ struct NodeContext {
     std::string state_dir = "/var/lib/systemk";
     // tmpfs: secrets, tokens and secret-derived environment never touch persistent disk.
     std::string runtime_dir = "/run/systemk";
+    std::string unit_dir = "/run/systemd/system";
     // More host paths no pod may see (the agent's kubeconfig, keys), besides the state and
     // runtime directories, /etc/systemk and the unit directory.
     std::vector<std::string> private_paths;

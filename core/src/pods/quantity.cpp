@@ -84,7 +84,7 @@ std::optional<int64_t> parse_quantity_scaled(std::string_view text, int scale) {
         if (!mul(value, 10) || value > kMax) return std::nullopt;
     if (exp10 < 0) {
         // Round up, as Kubernetes does for milli-values: 0.1m of CPU is still 1m.
-        if (exp10 < -40) return 1;
+        if (exp10 < -38) return 1;  // 10^38 is the largest power of ten an int128 holds
         i128 divisor = 1;
         for (; exp10 < 0; ++exp10) divisor *= 10;
         value = value / divisor + (value % divisor != 0 ? 1 : 0);

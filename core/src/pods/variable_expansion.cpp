@@ -5,6 +5,8 @@
 namespace systemk::pods {
 namespace {
 
+constexpr size_t kMaxNameLength = 1024;
+
 // Walks `in`, handing literal text and defined references to the callbacks; undefined
 // references and "$$" are literal text.
 void walk(std::string_view in, const std::map<std::string, std::string> &vars,
@@ -22,7 +24,10 @@ void walk(std::string_view in, const std::map<std::string, std::string> &vars,
             continue;
         }
         if (next == '(') {
-            const auto close = in.find(')', i + 2);
+            // Names are short: looking further would make a long value quadratic to expand.
+            const auto window = in.substr(i + 2, kMaxNameLength + 1);
+            const auto found = window.find(')');
+            const auto close = found == std::string_view::npos ? std::string_view::npos : i + 2 + found;
             if (close != std::string_view::npos) {
                 const std::string name(in.substr(i + 2, close - i - 2));
                 const auto it = vars.find(name);

@@ -146,7 +146,7 @@ SandboxResult add_sandbox(UnitSection &service, const json::object &pod_spec, co
     // The host is the image: read-only everywhere except the pod's volumes and the package's
     // own StateDirectory=/ReadWritePaths= (systemd keeps those writable).
     static const std::pair<const char *, const char *> kFixed[] = {
-        {"ProtectSystem", "strict"},       {"ProtectHome", "read-only"},     {"PrivateTmp", "yes"},
+        {"ProtectSystem", "strict"},       {"ProtectHome", "yes"},     {"PrivateTmp", "yes"},
         {"PrivateDevices", "yes"},         {"ProtectKernelTunables", "yes"}, {"ProtectKernelModules", "yes"},
         {"ProtectKernelLogs", "yes"},      {"ProtectControlGroups", "yes"},  {"ProtectClock", "yes"},
         {"ProtectHostname", "yes"}};

@@ -99,7 +99,9 @@ void add_resources(UnitSection &service, const json::object &container, const st
         return q;
     };
     if (const auto millicpu = quantity("requests", "cpu", 3)) {
-        const int64_t shares = std::clamp<int64_t>(*millicpu / 1000 * 1024 + *millicpu % 1000 * 1024 / 1000, 2, 262144);
+        // Clamped before multiplying: the kubelet's maximum is 262144 shares (256 cores).
+        const int64_t capped = std::min<int64_t>(*millicpu, 256000);
+        const int64_t shares = std::clamp<int64_t>(capped * 1024 / 1000, 2, 262144);
         const int64_t weight = 1 + (shares - 2) * 9999 / 262142;
         service.add("CPUWeight", std::to_string(weight));
     }
@@ -142,8 +144,10 @@ void add_identity(UnitSection &service, const json::object &container, const std
     if (sc) non_root = pods::optional_bool(*sc, "runAsNonRoot", path + ".securityContext").value_or(false);
     if (!non_root && pod_sc) non_root = pods::optional_bool(*pod_sc, "runAsNonRoot", "spec.securityContext").value_or(false);
     if (uid && *uid == 0 && node.override_root_uid) uid = node.override_root_uid;
-    if (uid && *uid < 0) throw SpecError(path + ".securityContext.runAsUser", "must not be negative");
-    if (gid && *gid < 0) throw SpecError(path + ".securityContext.runAsGroup", "must not be negative");
+    // systemd refuses 65535 and 4294967295 (the "invalid" ids) and anything beyond 32 bits.
+    auto valid_id = [](int64_t id) { return id >= 0 && id < 4294967295LL && id != 65535; };
+    if (uid && !valid_id(*uid)) throw SpecError(path + ".securityContext.runAsUser", "is not a valid uid");
+    if (gid && !valid_id(*gid)) throw SpecError(path + ".securityContext.runAsGroup", "is not a valid gid");
     // The original systemk's way to name a user: windowsOptions.runAsUserName. systemd then
     // uses that user's primary group unless runAsGroup says otherwise.
     std::optional<std::string> user_name;
@@ -177,17 +181,21 @@ void add_identity(UnitSection &service, const json::object &container, const std
         if (const auto *list = pods::optional_array(*pod_sc, "supplementalGroups", "spec.securityContext"))
             for (size_t i = 0; i < list->size(); ++i) {
                 const auto &g = (*list)[i];
-                if (!g.is_int64() || g.get_int64() < 0)
+                if (!g.is_int64() || !valid_id(g.get_int64()))
                     throw SpecError(index_path("spec.securityContext.supplementalGroups", i), "must be a group id");
                 groups.push_back(g.get_int64());
             }
         if (const auto fs_group = pods::optional_int(*pod_sc, "fsGroup", "spec.securityContext")) {
-            if (*fs_group < 0) throw SpecError("spec.securityContext.fsGroup", "must not be negative");
+            if (!valid_id(*fs_group)) throw SpecError("spec.securityContext.fsGroup", "is not a valid gid");
             if (std::find(groups.begin(), groups.end(), *fs_group) == groups.end()) groups.push_back(*fs_group);
         }
     }
     std::string list;
-    for (const auto g : groups) list += (list.empty() ? "" : " ") + std::to_string(g);
+    for (const auto g : groups) {
+        if (node.group_exists && !node.group_exists(g))
+            throw SpecError("spec.securityContext", "group " + std::to_string(g) + " does not exist on node " + node.node_name);
+        list += (list.empty() ? "" : " ") + std::to_string(g);
+    }
     if (!list.empty()) service.add("SupplementalGroups", list);
 }
 
@@ -222,9 +230,15 @@ void add_environment(PodUnit &out, UnitSection &service, const pods::Environment
 // under these directories are bind-mounted before this applies.
 void add_private_paths(UnitSection &service, const pods::NodeContext &node) {
     // The system bus and systemd's private socket too: root on them could start any unit.
-    std::set<std::string> paths = {node.state_dir, node.runtime_dir, "/etc/systemk", "/run/systemd/system",
-                                   "/run/dbus", "/run/systemd/private", "/etc/shadow", "/etc/gshadow",
-                                   "/etc/shadow-", "/etc/gshadow-", "/var/log/journal", "/run/log/journal"};
+    // /run/initctl (a FIFO: read-only mounts do not stop writes to it) would let root power off
+    // the node; udev's control socket reconfigures devices.
+    std::set<std::string> paths = {node.state_dir, node.runtime_dir, node.unit_dir, "/etc/systemk",
+                                   "/run/dbus", "/run/systemd/private", "/run/initctl", "/run/udev/control",
+                                   "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+                                   "/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
+                                   "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_dsa_key", "/etc/ssl/private",
+                                   "/var/log/journal", "/run/log/journal", "/var/log/syslog", "/var/log/auth.log",
+                                   "/var/log/messages", "/var/log/daemon.log", "/var/log/kern.log", "/var/log/user.log"};
     paths.insert(node.private_paths.begin(), node.private_paths.end());
     std::string value;
     for (const auto &p : paths) {
@@ -232,6 +246,22 @@ void add_private_paths(UnitSection &service, const pods::NodeContext &node) {
         value += (value.empty() ? "-" : " -") + escape_path_in_list(p);
     }
     service.add("InaccessiblePaths", value);
+}
+
+// The package unit's StateDirectory=, RuntimeDirectory=, ... so that a packaged daemon can write
+// where its packager said. systemd would chown those host directories to the pod's User= and
+// remove RuntimeDirectory= when the pod stops, so for a package systemk did not install (the
+// host's own daemon may use them) they apply only to a root pod, and runtime directories are
+// preserved. ReadWritePaths= (any host path) is never taken over.
+void add_package_directories(UnitSection &service, const ResolvedImage &image, bool runs_as_other_user) {
+    if (!image.installed_by_systemk && runs_as_other_user) return;
+    bool runtime = false;
+    for (const auto &[key, value] : image.writable_directives) {
+        if (key == "ReadWritePaths") continue;
+        service.add(key, value);
+        runtime = runtime || key == "RuntimeDirectory";
+    }
+    if (runtime && !image.installed_by_systemk) service.add("RuntimeDirectoryPreserve", "yes");
 }
 
 // systemd skips a line over its limit with a warning and runs the unit without it: refuse
@@ -318,7 +348,9 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
 
     auto env = pods::resolve_environment(pod, container, path, *in.node, *in.objects);
     out.warnings = env.warnings;
-    std::map<std::string, std::string> vars(env.vars.begin(), env.vars.end());
+    // The final value of each name, as the process will see it (a later assignment wins).
+    std::map<std::string, std::string> vars;
+    for (const auto &[name, value] : env.vars) vars[name] = value;
     const auto argv = build_command(container, path, resolved->second, vars, env.sensitive);
 
     auto &unit_section = out.unit.section("Unit");
@@ -352,7 +384,7 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     const auto sandbox = add_sandbox(service, spec, container, path);
     if (!sandbox.privileged) {
         add_private_paths(service, *in.node);
-        for (const auto &[key, value] : resolved->second.writable_directives) service.add(key, value);
+        add_package_directories(service, resolved->second, service.last("User").has_value());
     }
     add_mounts(service, out, container, path, in);
     check_value_lengths(out.unit, path);
