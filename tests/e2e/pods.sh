@@ -133,7 +133,8 @@ spec:
         env: [{name: VERSION, value: "1"}]
 DEP
   k rollout status deployment/web --timeout=120s >/dev/null || fail "first rollout"
-  [[ $(node systemctl list-units --no-legend --state=running "systemk.$NS.web-*" | wc -l) == 3 ]] || fail "3 running units"
+  # Ready can be reported while systemd still sets up a unit's sandbox (activating): wait for it.
+  wait_until 30 "3 running units" '[[ $(count node systemctl list-units --no-legend --state=running "systemk.$NS.web-*") == 3 ]]'
   k set env deployment/web VERSION=2 >/dev/null
   k rollout status deployment/web --timeout=180s >/dev/null || fail "second rollout"
   wait_until 60 "old pods gone" '[[ $(count k get pods -l app=web --no-headers) == 3 ]]'
