@@ -57,7 +57,7 @@ private:
 class ApiClient {
 public:
     // Throws KubeconfigError if the certificates or key in `config` cannot be used.
-    ApiClient(asio::any_io_executor executor, Kubeconfig config, double qps = 20, double burst = 40);
+    ApiClient(asio::any_io_executor executor, Kubeconfig config, double qps = 200, double burst = 400);
     ~ApiClient();
 
     asio::awaitable<ApiResponse> request(http::verb verb, std::string target, std::string body = {},

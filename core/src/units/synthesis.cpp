@@ -304,7 +304,8 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     service.add("SyslogIdentifier", cname);
     const auto grace = pods::optional_int(spec, "terminationGracePeriodSeconds", "spec").value_or(30);
     service.add("KillMode", "mixed");
-    service.add("TimeoutStopSec", std::to_string(std::max<int64_t>(grace, 0)) + "s");
+    // At least 1 s: TimeoutStopSec=0 would mean "no timeout at all" (the agent kills sooner).
+    service.add("TimeoutStopSec", std::to_string(std::max<int64_t>(grace, 1)) + "s");
 
     auto &md = out.unit.section(kMetadataSection);
     auto put = [&md](const char *key, const std::string &value) { md.add(key, quote_word(value, false, false)); };
