@@ -105,6 +105,21 @@ TEST(ContainerStatus, FromUnitStates) {
     EXPECT_EQ(pods::container_status(c), *c.previous);
 }
 
+TEST(ContainerStatus, AUnitBeingStartedHasNotFinished) {
+    systemd::UnitState s;
+    s.load_state = "loaded";
+    s.active_state = "inactive";  // a start job is queued; systemd already gave it an InvocationID
+    s.sub_state = "dead";
+    s.invocation_id = "abc";
+    s.job_id = 5;
+    pods::ContainerView c;
+    c.name = "c";
+    c.unit_state = s;
+    const auto cs = pods::container_status(c);
+    EXPECT_EQ(cs.at("state").at("waiting").at("reason"), "ContainerCreating");
+    EXPECT_EQ(pods::pod_phase("Never", {}, json::array{cs}), "Pending");
+}
+
 TEST(ContainerStatus, FinalStateFromTheApi) {
     // Ran and finished before a reboot: its terminated state stands.
     auto t = pods::state_from_api(terminated(0));

@@ -63,8 +63,8 @@ json::object container_status(const ContainerView &c) {
         state = *c.final_state;
         if (const auto *term = object_at(state, "terminated"))
             if (const auto id = string_at(*term, "containerID"); !id.empty()) cs["containerID"] = id;
-    } else if (!s && c.previous) {
-        return *c.previous;  // unknown right now: say what we said before
+    } else if ((!s || s->busy()) && c.previous) {
+        return *c.previous;  // unknown or changing right now: say what we said before
     } else {
         state["waiting"] = json::object{{"reason", "ContainerCreating"}};
     }

@@ -676,7 +676,7 @@ void Reconciler::publish_status(PodRuntime &rt, const json::object &pod) {
         v.will_restart = c.will_restart;
         v.backoff = c.backoff.last_wait();
         v.final_state = c.final_state;
-        if (auto b = before.find(c.name); b != before.end() && rt.prepared && c.state && !c.state->read_ok)
+        if (auto b = before.find(c.name); b != before.end() && rt.prepared && c.state && (!c.state->read_ok || c.state->busy()))
             v.previous = b->second;
         view.containers.push_back(std::move(v));
     }
