@@ -44,6 +44,7 @@ spec:
   $TOLERATION
   restartPolicy: $2
   terminationGracePeriodSeconds: $3
+  automountServiceAccountToken: false  # these cases are about the engine, not secret watches
   containers:
   - {name: main, image: /bin/sh, command: ["/bin/sh", "-c", "$4"]}
 POD

@@ -589,6 +589,32 @@ asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &p
     rt.restart_policy = str_at(pod, {"spec", "restartPolicy"});
     if (rt.restart_policy.empty()) rt.restart_policy = "Always";
 
+    if (!rt.api_checked) {
+        rt.api_checked = true;
+        // After a reboot (no unit file) a container that already ran, per the API status, is not
+        // run again when the restart policy says so; one that is run again counts a restart.
+        for (auto &c : rt.containers) {
+            if (!c.api_status || c.unit.empty() || units_.read_unit_file(c.unit)) continue;
+            const auto before = state_from_api(*c.api_status);
+            if (!before) continue;
+            const auto *term = before->if_contains("terminated");
+            const bool succeeded = term && term->is_object() && term->get_object().if_contains("exitCode") &&
+                                   term->get_object().at("exitCode").to_number<int64_t>() == 0;
+            if (rt.restart_policy == "Never" || (rt.restart_policy == "OnFailure" && succeeded) || (c.init && succeeded)) {
+                c.final_state = before;
+            } else {
+                c.restarted_after = "api";
+                ++c.restart_count;
+                if (term) c.last_state = json::object{{"terminated", term->get_object()}};
+            }
+        }
+    }
+    bool all_final = !rt.containers.empty();
+    for (const auto &c : rt.containers) all_final = all_final && c.final_state;
+    if (all_final) {  // nothing will run again: no need to prepare anything
+        publish_status(rt, pod);
+        co_return;
+    }
     if (!rt.prepared) {
         if (!objects_synced_(pod)) {
             // Its configMaps and secrets are still being listed: judging them missing now would be wrong.
@@ -608,22 +634,6 @@ asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &p
         auto s = co_await read_state(c.unit);
         if (!still_here()) co_return;
         c.state = std::move(s);
-        // After a reboot (no unit) a container that already ran, per the API, is not rerun when
-        // the restart policy says so.
-        if (!c.state->ever_started() && c.api_status && !c.final_state) {
-            const auto before = state_from_api(*c.api_status);
-            const auto *term = before ? before->if_contains("terminated") : nullptr;
-            const bool succeeded = term && term->is_object() && term->get_object().if_contains("exitCode") &&
-                                   term->get_object().at("exitCode").to_number<int64_t>() == 0;
-            if (before && (rt.restart_policy == "Never" || (rt.restart_policy == "OnFailure" && succeeded) ||
-                           (c.init && succeeded))) {
-                c.final_state = before;
-            } else if (before && c.restarted_after.empty()) {
-                c.restarted_after = "api";  // it ran before this boot: starting it again is a restart
-                ++c.restart_count;
-                if (term) c.last_state = json::object{{"terminated", term->get_object()}};
-            }
-        }
     }
     bool init_done = true;
     for (auto &c : rt.containers) {

@@ -92,6 +92,7 @@ private:
         std::string restart_policy = "Always";
         std::vector<Container> containers;
         bool prepared = false;
+        bool api_checked = false;     // final states from the API status looked at
         std::string reason, message;  // why it cannot be prepared
         bool stop_sent = false;
         std::optional<std::chrono::steady_clock::time_point> kill_at;
