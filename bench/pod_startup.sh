@@ -54,13 +54,14 @@ POD
 watch_file=$(mktemp)
 start_watch() {
   : >"$watch_file"
-  (k get pods -l bench=1 -w --output-watch-events \
-      -o 'jsonpath={.type} {.object.metadata.name} {.object.status.phase} {.object.metadata.deletionTimestamp}{"\n"}' |
-     while read -r line; do echo "$(date +%s%N) $line"; done >>"$watch_file") &
+  # In a session of its own, so that stopping it stops kubectl and the stamping loop together.
+  setsid bash -c "$KUBECTL -n bench get pods -l bench=1 -w --output-watch-events \
+      -o 'jsonpath={.type} {.object.metadata.name} {.object.status.phase} {.object.metadata.deletionTimestamp}{\"\\n\"}' |
+    while read -r line; do echo \"\$(date +%s%N) \$line\"; done >>'$watch_file'" </dev/null >/dev/null 2>&1 &
   watch_pid=$!
   sleep 1
 }
-stop_watch() { kill "$watch_pid" 2>/dev/null || true; pkill -P "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; }
+stop_watch() { kill -- -"$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; sleep 0.3; }
 # Per pod: first time seen, first time Running (ms).
 latencies() {
   awk '{ t=$1; name=$3; if (!(name in first)) first[name]=t; if ($4=="Running" && !(name in run)) run[name]=t }
@@ -75,6 +76,7 @@ clean() {
 }
 
 clean
+echo "bench: 20 pods one at a time" >&2
 # 1. 20 pods, one at a time.
 start_watch
 for i in $(seq 1 20); do pod_yaml "single-$i" | k apply -f - >/dev/null; sleep 0.3; done
@@ -84,6 +86,7 @@ single=$(latencies)
 p50_20=$(percentile 50 <<<"$single"); p99_20=$(percentile 99 <<<"$single")
 clean
 
+echo "bench: 100 pods at once" >&2
 # 2. 100 pods at once.
 list=$(mktemp)
 for i in $(seq 1 100); do pod_yaml "many-$i"; done >"$list"
@@ -103,6 +106,7 @@ sleep 5
 t0=$(node awk '{print $14 + $15}' "/proc/$pid/stat"); sleep 30; t1=$(node awk '{print $14 + $15}' "/proc/$pid/stat")
 idle_cpu=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 30 }')  # ticks of 10 ms over 30 s -> % of a core
 
+echo "bench: deleting 100 pods" >&2
 # 4. Delete 100 pods, grace 2 s.
 start_watch
 t_delete=$(date +%s%N)

@@ -651,6 +651,10 @@ asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &p
             co_await drive_container(rt, c);
             if (!still_here()) co_return;
         }
+    // A start just sent: its job's end brings the worker back at once with the news, so a status
+    // now ("ContainerCreating") would be one more write in every pod's path to Running.
+    for (const auto &c : rt.containers)
+        if (c.expect_started && c.state && !unit_running(*c.state) && c.waiting_reason.empty()) co_return;
     publish_status(rt, pod);
 }
 
