@@ -94,6 +94,7 @@ start_watch
 k apply -f "$list" >/dev/null
 for _ in $(seq 1 300); do [[ $(latencies | wc -l) -ge 100 ]] && break; sleep 0.2; done
 all_running=$(span_ms '$4=="Running"')
+all_created=$(span_ms '$2=="ADDED"')  # kubectl creating the 100 pods: the API side's own floor
 many=$(latencies)
 p50_100=$(percentile 50 <<<"$many")
 stop_watch
