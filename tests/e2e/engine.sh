@@ -127,10 +127,9 @@ case_systemd_reexec_and_dbus_restart() {
   echo "the agent recovered from a systemd re-exec and a D-Bus restart without spinning"
 }
 
-backoff_count() {
-  local counts
-  counts=$(k get events --field-selector involvedObject.name=crash,reason=BackOff -o 'jsonpath={.items[*].count}')
-  local max=0 c
+backoff_count() {  # the highest count of the pod's BackOff Events (this pod, by UID)
+  local counts max=0 c
+  counts=$(k get events --field-selector "involvedObject.uid=$1,reason=BackOff" -o 'jsonpath={.items[*].count}')
   for c in $counts; do ((c > max)) && max=$c; done
   echo "$max"
 }
@@ -139,10 +138,12 @@ case_crash_loop_backoff_count_grows() {
   setup
   k delete pod crash --ignore-not-found --wait=true >/dev/null
   pod crash Always 1 "exit 1"
-  wait_until 150 "a BackOff Event with count > 1" '(( $(backoff_count) > 1 ))'
-  [[ $(k get events --field-selector involvedObject.name=crash,reason=BackOff -o 'jsonpath={.items[*].metadata.name}' | wc -w) == 1 ]] \
+  local uid; uid=$(jp pod/crash '{.metadata.uid}')
+  [[ -n $uid ]] || fail "no uid"
+  wait_until 150 "a BackOff Event with count > 1" '(( $(backoff_count '"$uid"') > 1 ))'
+  [[ $(k get events --field-selector "involvedObject.uid=$uid,reason=BackOff" -o 'jsonpath={.items[*].metadata.name}' | wc -w) == 1 ]] \
     || fail "BackOff posted as several Events instead of one with a count"
-  echo "a crash loop's BackOff Event counts $(backoff_count) occurrences"
+  echo "a crash loop's BackOff Event counts $(backoff_count "$uid") occurrences"
   k delete pod crash --wait=false >/dev/null
 }
 
