@@ -418,6 +418,9 @@ asio::awaitable<bool> Reconciler::prepare(PodRuntime &rt, const json::object &po
             c.unit = u.name;
             c.unit_text = units::write_unit(u.unit);
             for (const auto &w : u.warnings) event(rt, "Warning", "InvalidEnvironmentVariableNames", w);
+            // Kept: what each start needs (env file, subPaths). The parsed model is not: its text is.
+            u.unit = units::UnitFile{};
+            u.warnings.clear();
             c.pod_unit = std::move(u);
             break;
         }
