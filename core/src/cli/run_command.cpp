@@ -7,6 +7,8 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -260,7 +262,12 @@ int run_command(const std::vector<std::string> &raw_args) {
     io.run();
     if (lease) lease->stop();
     spdlog::info("systemk stopped");
-    return exit_code;
+    // Pod units keep running and every file is written atomically: nothing needs tearing down.
+    // Leaving at once also skips destroying coroutines suspended in systemd and API calls
+    // (GCC 12 can destroy a suspended coroutine's temporaries twice).
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(exit_code);
 }
 
 }  // namespace systemk::cli

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "systemd/systemd_manager.h"
+#include "systemd/unit_manager.h"
 
 namespace systemk::node {
 namespace {
@@ -96,9 +97,9 @@ Readiness NodeAgent::readiness() {
     if (!caches_synced_()) {
         r.reason = "KubeletNotReady";
         r.message = "systemk has not synced its pod cache yet";
-    } else if (!version) {
+    } else if (!version || !systemd::unit_connection_usable()) {
         r.reason = "KubeletNotReady";
-        r.message = "systemd does not answer on the system bus";
+        r.message = version ? "systemk lost its systemd connection (reconnecting)" : "systemd does not answer on the system bus";
     } else {
         r.ready = true;
         r.reason = "KubeletReady";

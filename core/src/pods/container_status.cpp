@@ -23,7 +23,9 @@ bool unit_running(const systemd::UnitState &s) {
 }
 
 bool unit_finished(const systemd::UnitState &s) {
-    return s.ever_started() && !unit_running(s) &&
+    // The main process must have started: a unit that is only being started (a queued job, an
+    // InvocationID already) has not finished anything.
+    return s.started_usec != 0 && !s.busy() && !unit_running(s) &&
            (s.active_state == "inactive" || s.active_state == "failed" || s.active_state == "active");
 }
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "systemd/unit_manager.h"
+#include "systemd/unit_control.h"
 
 namespace systemk::pods {
 

@@ -1,17 +1,22 @@
 #include "pods/reconciler.h"
 
+// GCC 12 reports a false -Wmismatched-new-delete for some coroutine frames (Asio's frame
+// allocator pairs its own operator new and delete).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <filesystem>
 
 #include "node/node_object.h"
 #include "pods/cache_lookup.h"
 #include "pods/container_files.h"
-#include "pods/json_access.h"
+#include "pods/container_status.h"
 #include "pods/pod_preparation.h"
+#include "pods/pod_status.h"
 #include "pods/spec_error.h"
-#include "units/synthesis.h"
 #include "units/unit_file.h"
 #include "units/unit_name.h"
 
@@ -22,10 +27,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using kube::http::verb;
-
-constexpr auto kInitialBackoff = 10s;
-constexpr auto kMaxBackoff = 300s;
-constexpr auto kBackoffReset = 600s;
+using Clock = std::chrono::steady_clock;
 
 std::string str_at(const json::object &o, std::initializer_list<const char *> path) {
     const json::value *v = nullptr;
@@ -39,7 +41,31 @@ std::string str_at(const json::object &o, std::initializer_list<const char *> pa
     return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
 }
 
+std::optional<int64_t> int_at(const json::object &o, const char *section, const char *key) {
+    const auto *s = o.if_contains(section);
+    if (!s || !s->is_object()) return std::nullopt;
+    const auto *v = s->get_object().if_contains(key);
+    if (v && v->is_int64()) return v->get_int64();
+    if (v && v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+    return std::nullopt;
+}
+
 bool is_terminal(const std::string &phase) { return phase == "Succeeded" || phase == "Failed"; }
+
+// Runs `f` on the pool and resumes the calling coroutine on its own executor afterwards.
+// `f` must not throw. (A plain function, not a coroutine: GCC 12 mishandles a by-value
+// std::function parameter moved out of a coroutine frame.)
+asio::awaitable<void> run_blocking(asio::thread_pool &pool, std::function<void()> f) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [&pool](auto handler, std::function<void()> work) {
+            auto ex = asio::get_associated_executor(handler);
+            asio::post(pool, [work = std::move(work), handler = std::move(handler), ex]() mutable {
+                work();
+                asio::post(ex, std::move(handler));
+            });
+        },
+        asio::use_awaitable, std::move(f));
+}
 
 json::object terminated_json(const Termination &t, const std::string &unit) {
     json::object o{{"exitCode", t.exit_code}, {"reason", t.reason}, {"containerID", "systemd://" + unit}};
@@ -49,486 +75,632 @@ json::object terminated_json(const Termination &t, const std::string &unit) {
     return o;
 }
 
+// The container entries of the pod's API status, by name.
+std::map<std::string, json::object> api_container_statuses(const json::object &pod) {
+    std::map<std::string, json::object> out;
+    const auto *status = pod.if_contains("status");
+    if (!status || !status->is_object()) return out;
+    for (const char *list : {"initContainerStatuses", "containerStatuses"})
+        if (const auto *arr = status->get_object().if_contains(list); arr && arr->is_array())
+            for (const auto &cs : arr->get_array())
+                if (cs.is_object()) out[str_at(cs.get_object(), {"name"})] = cs.get_object();
+    return out;
+}
+
+// systemd refused the unit itself (its file), rather than failing to run it.
+bool is_unit_error(const std::string &error_name) {
+    return error_name.find("BadUnitSetting") != std::string::npos || error_name.find("LoadFailed") != std::string::npos ||
+           error_name.find("NoSuchUnit") != std::string::npos;
+}
+
+Preparer plugin_preparer(const plugins::PluginRegistry &plugins, const NodeContext &node,
+                         kube::ReferencedObjects &referenced) {
+    return [&plugins, node, &referenced](const json::object &pod) {
+        CacheLookup lookup(referenced.config_maps(), referenced.secrets());
+        units::PodInputs in;
+        in.pod = &pod;
+        in.node = &node;
+        in.objects = &lookup;
+        in.images = resolve_images(pod, plugins, false);
+        in.volumes = prepare_volumes(pod, plugins, node, false, lookup);
+        return units::synthesize_pod_units(in);
+    };
+}
+
 }  // namespace
 
-Reconciler::Reconciler(asio::io_context &io, kube::ApiClient &client, systemd::UnitManager &units,
+Reconciler::Reconciler(asio::io_context &io, kube::ApiClient &client, systemd::UnitControl &units,
                        const plugins::PluginRegistry &plugins, NodeContext node, kube::ObjectCache &pods,
                        kube::ReferencedObjects &referenced)
-    : io_(io), client_(client), units_(units), plugins_(plugins), node_(std::move(node)), pods_(pods),
-      referenced_(referenced), wake_(io) {}
+    : Reconciler(io, *new ApiClientPodApi(client), units, plugin_preparer(plugins, node, referenced), node, pods,
+                 [&referenced](const json::object &pod) { return referenced.synced_for(pod); }) {
+    own_api_.reset(&api_);  // the adapter made above
+}
+
+Reconciler::Reconciler(asio::io_context &io, PodApi &api, systemd::UnitControl &units, Preparer preparer, NodeContext node,
+                       kube::ObjectCache &pods, std::function<bool(const json::object &)> objects_synced,
+                       EngineSettings settings)
+    : io_(io), api_(api), units_(units), preparer_(std::move(preparer)), node_(std::move(node)), pods_(pods),
+      objects_synced_(std::move(objects_synced)), settings_(settings), pool_(settings.prepare_threads),
+      // Four API connections at most: three status writers, one Event writer.
+      status_(io.get_executor(), api_, 3), events_(io.get_executor(), api_, "systemk", node_.node_name, {}, 1),
+      queue_(io.get_executor(), [this](std::string key) { return sync(std::move(key)); }), resync_timer_(io) {
+    units_.on_resync([this] { resync_all(); });
+}
+
+Reconciler::~Reconciler() {
+    *alive_ = false;
+    pool_.join();
+}
 
 void Reconciler::enqueue(const std::string &key) {
-    if (!started_) return;
-    if (dirty_.insert(key).second) queue_.push_back(key);
-    wake_.cancel();
+    if (started_) queue_.add(key);
 }
 
 void Reconciler::unit_changed(const std::string &unit) {
-    if (auto it = unit_owner_.find(unit); it != unit_owner_.end()) {
-        enqueue(it->second);
-        return;
-    }
+    if (auto it = unit_index_.find(unit); it != unit_index_.end()) return enqueue(it->second.key);
     if (const auto id = units::parse_unit_name(unit); id && !id->pod_shortened) enqueue(id->namespace_ + "/" + id->pod);
 }
 
 void Reconciler::object_changed(const std::string &object_key) {
     const auto ns = object_key.substr(0, object_key.find('/'));
-    for (const auto &[key, rt] : runtimes_)
-        if (rt.ns == ns && !rt.prepared) enqueue(key);
-}
-
-const systemd::UnitState &Reconciler::unit_state(const std::string &unit) {
-    auto it = state_cache_.find(unit);
-    if (it == state_cache_.end()) it = state_cache_.emplace(unit, units_.state(unit)).first;
-    return it->second;
-}
-
-void Reconciler::schedule(const std::string &key, std::chrono::milliseconds delay) {
-    auto &timer = timers_[key];
-    if (!timer) timer = std::make_unique<asio::steady_timer>(io_);
-    const auto when = std::chrono::steady_clock::now() + delay;
-    // Keep the earliest pending wake-up.
-    if (timer->expiry() > std::chrono::steady_clock::now() && timer->expiry() <= when) return;
-    timer->expires_at(when);
-    timer->async_wait([this, key](const boost::system::error_code &ec) {
-        if (!ec) enqueue(key);
-    });
+    for (const auto &[key, rt] : runtimes_) {
+        bool waiting = !rt.prepared;
+        for (const auto &c : rt.containers) waiting = waiting || c.waiting_reason == "CreateContainerConfigError";
+        if (rt.ns == ns && waiting) enqueue(key);
+    }
 }
 
 void Reconciler::start() {
     started_ = true;
-    // Units whose pods are gone (deleted while the agent was down) are found by their metadata.
-    std::set<std::string> keys;
+    // Units on disk say which pod (namespace, name, UID) they belong to: the basis for adopting,
+    // for removing units of pods that are gone, and for terminating pods that never prepared.
     for (const auto &file : units_.unit_files(std::string(units::kUnitPrefix))) {
         const auto text = units_.read_unit_file(file);
         if (!text) continue;
         try {
             const auto md = units::read_pod_metadata(units::parse_unit(*text));
-            const auto key = md.at("Namespace") + "/" + md.at("PodName");
-            unit_owner_[file] = key;
-            keys.insert(key);
+            unit_index_[file] = UnitIdentity{md.at("Namespace") + "/" + md.at("PodName"), md.at("PodUID")};
         } catch (const std::exception &e) {
             spdlog::warn("unit={} has unreadable systemk metadata: {}", file, e.what());
         }
     }
+    spdlog::info("reconciler starting: {} pods, {} existing units", pods_.size(), unit_index_.size());
+    resync_all();
+    schedule_resync();
+}
+
+void Reconciler::resync_all() {
+    if (!started_) return;
+    std::set<std::string> keys;
+    for (const auto &[unit, id] : unit_index_) keys.insert(id.key);
     for (const auto &pod : pods_.list()) keys.insert(kube::object_key(pod));
-    spdlog::info("reconciler starting: {} pods, {} existing units", pods_.size(), unit_owner_.size());
-    for (const auto &k : keys) enqueue(k);
-    asio::co_spawn(io_, drain(), asio::detached);
+    for (const auto &k : keys) queue_.add(k);
 }
 
-asio::awaitable<void> Reconciler::drain() {
-    for (;;) {
-        while (queue_.empty()) {
-            wake_.expires_at(std::chrono::steady_clock::time_point::max());
-            co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-        }
-        const auto key = queue_.front();
-        queue_.pop_front();
-        dirty_.erase(key);
-        state_cache_.clear();
-        try {
-            co_await reconcile(key);
-        } catch (const std::exception &e) {
-            spdlog::error("pod={} reconcile failed: {}; retrying in 5 s", key, e.what());
-            schedule(key, 5s);
-        }
-        units_.process_pending();
-    }
+void Reconciler::schedule_resync() {
+    resync_timer_.expires_after(settings_.resync_period);
+    resync_timer_.async_wait([this, alive = alive_](const boost::system::error_code &ec) {
+        if (ec || !*alive) return;
+        // The safety net for missed signals (a dead Always container is restarted here).
+        resync_all();
+        schedule_resync();
+    });
 }
 
-void Reconciler::event(PodRuntime &rt, const char *type, const std::string &reason, const std::string &message) {
-    const auto signature = reason + "|" + message;
-    if (signature == rt.last_event) return;  // one Event per distinct occurrence, not per retry
-    rt.last_event = signature;
-    const auto now = node::rfc3339_now();
-    json::object ev{
-        {"apiVersion", "v1"},
-        {"kind", "Event"},
-        {"metadata", json::object{{"generateName", rt.name + "."}, {"namespace", rt.ns}}},
-        {"involvedObject", json::object{{"kind", "Pod"}, {"namespace", rt.ns}, {"name", rt.name}, {"uid", rt.uid},
-                                        {"apiVersion", "v1"}}},
-        {"reason", reason},
-        {"message", message},
-        {"type", type},
-        {"source", json::object{{"component", "systemk"}, {"host", node_.node_name}}},
-        {"firstTimestamp", now},
-        {"lastTimestamp", now},
-        {"count", 1}};
-    auto body = json::serialize(ev);
-    auto path = "/api/v1/namespaces/" + rt.ns + "/events";
-    asio::co_spawn(io_, [this, path, body]() -> asio::awaitable<void> {
-        try {
-            const auto res = co_await client_.request(verb::post, path, body);
-            if (!res.ok()) spdlog::warn("creating an event failed: HTTP {}", res.status);
-        } catch (const std::exception &e) {
-            spdlog::warn("creating an event failed: {}", e.what());
-        }
-    }, asio::detached);
+void Reconciler::event(const PodRuntime &rt, const char *type, const std::string &reason, const std::string &message) {
+    events_.record(EventObject{rt.ns, rt.name, rt.uid}, type, reason, message);
 }
 
-void Reconciler::set_condition(PodRuntime &rt, const std::string &type, bool value) {
-    auto it = rt.conditions.find(type);
-    if (it == rt.conditions.end() || it->second.first != value) rt.conditions[type] = {value, node::rfc3339_now()};
-}
-
-void Reconciler::remove_orphans(const std::string &key) {
-    // Every unit file of this pod key, whatever its uid: stop, remove, and clean its volumes.
-    std::set<std::string> uids;
-    for (auto it = unit_owner_.begin(); it != unit_owner_.end();) {
-        if (it->second != key) {
-            ++it;
-            continue;
-        }
-        const auto unit = it->first;
-        if (const auto text = units_.read_unit_file(unit)) {
-            try {
-                uids.insert(units::read_pod_metadata(units::parse_unit(*text)).at("PodUID"));
-            } catch (const std::exception &) {
-            }
-        }
-        units_.stop(unit);
-        units_.remove_unit_file(unit);
-        units_.reset_failed(unit);
-        spdlog::info("pod={} unit={} removed (pod no longer exists)", key, unit);
-        it = unit_owner_.erase(it);
-    }
-    for (const auto &uid : uids)
-        if (!uid.empty()) remove_pod_files(node_, uid);
-}
-
-void Reconciler::prepare(PodRuntime &rt, const json::object &pod) {
-    CacheLookup lookup(referenced_.config_maps(), referenced_.secrets());
-    units::PodInputs in;
-    in.pod = &pod;
-    in.node = &node_;
-    in.objects = &lookup;
-    in.images = resolve_images(pod, plugins_, false);
-    in.volumes = prepare_volumes(pod, plugins_, node_, false, lookup);
-    auto pod_units = units::synthesize_pod_units(in);
-    rt.unit_text.clear();
-    const auto old = std::move(rt.containers);
-    rt.containers.clear();
-    for (auto &u : pod_units) {
-        Container c;
-        c.name = u.container;
-        c.unit = u.name;
-        c.init = u.init;
-        c.image = units::read_pod_metadata(u.unit).at("Image");
-        for (const auto &o : old)
-            if (o.name == c.name) c = o;
-        c.unit = u.name;
-        rt.unit_text[u.name] = units::write_unit(u.unit);
-        if (!u.env_file.empty()) write_env_file(u.env_file, u.secret_env);
-        unit_owner_[u.name] = rt.key;
-        for (const auto &w : u.warnings) event(rt, "Warning", "InvalidEnvironmentVariableNames", w);
-        rt.containers.push_back(std::move(c));
-    }
-    // Restart counts survive an agent restart through the API's own status.
-    if (const auto *status = pod.if_contains("status"); status && status->is_object())
-        for (const char *list : {"initContainerStatuses", "containerStatuses"})
-            if (const auto *arr = status->get_object().if_contains(list); arr && arr->is_array())
-                for (const auto &cs : arr->get_array()) {
-                    if (!cs.is_object()) continue;
-                    const auto name = str_at(cs.get_object(), {"name"});
-                    for (auto &c : rt.containers)
-                        if (c.name == name && c.restart_count == 0) {
-                            if (const auto *rc = cs.get_object().if_contains("restartCount"); rc && rc->is_int64())
-                                c.restart_count = static_cast<int>(rc->get_int64());
-                            if (const auto *ls = cs.get_object().if_contains("lastState"); ls && ls->is_object())
-                                c.last_state = *ls;
-                        }
-                }
-    rt.prepared = true;
-    rt.error_reason.clear();
-    rt.error_message.clear();
-}
-
-void Reconciler::start_unit(PodRuntime &rt, Container &c) {
-    const auto &desired = rt.unit_text.at(c.unit);
-    if (units_.read_unit_file(c.unit) != desired) {
-        units_.write_unit_file(c.unit, desired);
-        event(rt, "Normal", "Created", "Created container " + c.name + " as " + c.unit);
-    }
-    // systemd loads a new unit file on first reference; a changed one needs a reload.
-    const auto s = units_.state(c.unit);
-    if (s.load_state != "loaded" || s.need_daemon_reload) units_.reload_if_needed();
-    units_.reset_failed(c.unit);
-    units_.restart(c.unit);
-    state_cache_.erase(c.unit);
-    spdlog::info("pod={} container={} unit={} started", rt.key, c.name, c.unit);
-}
-
-// One container's step. Returns true when the container is "done" (for init: succeeded).
-bool Reconciler::drive_container(PodRuntime &rt, Container &c, const systemd::UnitState &s) {
-    const auto now = std::chrono::steady_clock::now();
-    if (unit_running(s)) return false;
-    if (!s.ever_started()) {
-        start_unit(rt, c);
-        event(rt, "Normal", "Started", "Started container " + c.name);
-        return false;
-    }
-    const auto t = termination_of(s);
-    if (!t) return false;
-    const bool failed = t->exit_code != 0 || t->reason != "Completed";
-    if (c.init && !failed) return true;
-    const bool restart = rt.restart_policy == "Always" || (rt.restart_policy == "OnFailure" && failed) ||
-                         (c.init && rt.restart_policy != "Never");
-    if (!restart) return !failed;
-    // The kubelet's back-off: immediate first restart, then 10 s doubling to 5 min; reset after
-    // 10 minutes of running.
-    const auto ran = std::chrono::microseconds(s.exited_usec - s.started_usec);
-    if (s.exited_usec > s.started_usec && ran > kBackoffReset) c.backoff = 0s;
-    if (c.last_invocation_seen != t->finished_at + "|" + t->started_at) {
-        c.last_invocation_seen = t->finished_at + "|" + t->started_at;
-        c.next_start = now + c.backoff;
-        if (c.backoff > 0s) {
-            event(rt, "Warning", "BackOff", "Back-off restarting failed container " + c.name);
-        }
-    }
-    if (now < c.next_start) {
-        schedule(rt.key, std::chrono::duration_cast<std::chrono::milliseconds>(c.next_start - now) + 10ms);
-        return false;
-    }
-    c.last_state = json::object{{"terminated", terminated_json(*t, c.unit)}};
-    ++c.restart_count;
-    c.backoff = c.backoff == 0s ? kInitialBackoff : std::min<std::chrono::seconds>(c.backoff * 2, kMaxBackoff);
-    start_unit(rt, c);
-    return false;
-}
-
-void Reconciler::drive(PodRuntime &rt) {
-    for (auto &c : rt.containers) {
-        if (!c.init) continue;
-        const auto s = unit_state(c.unit);
-        if (!drive_container(rt, c, s)) return;  // init containers run one at a time, in order
-    }
-    for (auto &c : rt.containers) {
-        if (c.init) continue;
-        const auto s = unit_state(c.unit);  // a copy: starting the unit drops the cached entry
-        drive_container(rt, c, s);
-    }
-}
-
-json::object Reconciler::build_status(PodRuntime &rt, const json::object &pod) {
-    json::array init_statuses, app_statuses;
-    bool init_done = true, init_failed_for_good = false;
-    bool all_app_running = true, any_app_started = false, all_app_final = true, any_app_failed = false;
-    bool earlier_init_pending = false;
-    for (auto &c : rt.containers) {
-        json::object cs{{"name", c.name}, {"image", c.image}, {"imageID", ""}, {"restartCount", c.restart_count},
-                        {"lastState", c.last_state}, {"ready", false}, {"started", false}};
-        json::object state;
+asio::awaitable<systemd::UnitState> Reconciler::read_state(const std::string &unit) {
+    if (!units_.read_unit_file(unit)) {
+        // No file: not ours to run (yet). Asking systemd would only load a not-found unit.
         systemd::UnitState s;
-        if (rt.prepared) s = unit_state(c.unit);
-        const auto t = termination_of(s);
-        if (!rt.prepared) {
-            state["waiting"] = json::object{{"reason", rt.error_reason}, {"message", rt.error_message}};
-        } else if (unit_running(s)) {
-            cs["containerID"] = "systemd://" + c.unit;
-            state["running"] = json::object{{"startedAt", rfc3339_from_usec(s.started_usec)}};
-            cs["started"] = true;
-            cs["ready"] = !c.init;
-        } else if (t) {
-            cs["containerID"] = "systemd://" + c.unit;
-            const bool failed = t->exit_code != 0 || t->reason != "Completed";
-            const bool will_restart = rt.restart_policy == "Always" || (rt.restart_policy == "OnFailure" && failed) ||
-                                      (c.init && failed && rt.restart_policy != "Never");
-            if (will_restart && !(c.init && !failed)) {
-                state["waiting"] = json::object{
-                    {"reason", "CrashLoopBackOff"},
-                    {"message", "back-off " + std::to_string(c.backoff.count()) + "s restarting failed container=" + c.name +
-                                    " pod=" + rt.name + "_" + rt.ns + "(" + rt.uid + ")"}};
-                cs["lastState"] = json::object{{"terminated", terminated_json(*t, c.unit)}};
-            } else {
-                state["terminated"] = terminated_json(*t, c.unit);
-            }
-        } else {
-            const char *reason = (!c.init && !init_done) ? "PodInitializing" : "ContainerCreating";
-            state["waiting"] = json::object{{"reason", reason}};
-        }
-        cs["state"] = state;
-        if (c.init) {
-            const bool succeeded = t && t->exit_code == 0 && t->reason == "Completed";
-            if (!succeeded) init_done = false;
-            if (t && !succeeded && rt.restart_policy == "Never") init_failed_for_good = true;
-            earlier_init_pending = earlier_init_pending || !succeeded;
-            init_statuses.push_back(cs);
-        } else {
-            const bool running = state.contains("running");
-            all_app_running = all_app_running && running;
-            any_app_started = any_app_started || s.ever_started();
-            const bool final_state = state.contains("terminated");
-            all_app_final = all_app_final && final_state;
-            if (final_state && state.at("terminated").at("exitCode").as_int64() != 0) any_app_failed = true;
-            app_statuses.push_back(cs);
-        }
+        s.name = unit;
+        s.load_state = "not-found";
+        s.active_state = "inactive";
+        co_return s;
     }
-    std::string phase = "Pending";
-    if (init_failed_for_good) phase = "Failed";
-    else if (rt.prepared && init_done && all_app_final && !app_statuses.empty()) phase = any_app_failed ? "Failed" : "Succeeded";
-    else if (rt.prepared && init_done && any_app_started) phase = "Running";
-
-    set_condition(rt, "PodScheduled", true);
-    set_condition(rt, "Initialized", init_done);
-    set_condition(rt, "ContainersReady", init_done && all_app_running);
-    set_condition(rt, "Ready", init_done && all_app_running);
-    json::array conditions;
-    for (const char *type : {"PodScheduled", "Initialized", "ContainersReady", "Ready"}) {
-        const auto &[value, since] = rt.conditions.at(type);
-        json::object c{{"type", type}, {"status", value ? "True" : "False"}, {"lastProbeTime", nullptr},
-                       {"lastTransitionTime", since}};
-        if (!value && std::string(type) != "PodScheduled")
-            c["reason"] = std::string(type) == "Initialized" ? "ContainersNotInitialized" : "ContainersNotReady";
-        conditions.push_back(c);
-    }
-    if (rt.start_time.empty()) {
-        rt.start_time = str_at(pod, {"status", "startTime"});
-        if (rt.start_time.empty()) rt.start_time = node::rfc3339_now();
-    }
-    json::object status{{"phase", phase},
-                        {"conditions", conditions},
-                        {"hostIP", node_.internal_ip},
-                        {"podIP", node_.internal_ip},
-                        {"podIPs", json::array{json::object{{"ip", node_.internal_ip}}}},
-                        {"startTime", rt.start_time},
-                        {"containerStatuses", app_statuses}};
-    if (!init_statuses.empty()) status["initContainerStatuses"] = init_statuses;
-    // Explicit nulls: the status is written as a merge patch, so a cleared error must be removed.
-    status["reason"] = rt.error_reason.empty() ? json::value(nullptr) : json::value(rt.error_reason);
-    status["message"] = rt.error_message.empty() ? json::value(nullptr) : json::value(rt.error_message);
-    return status;
+    co_return co_await units_.state(unit);
 }
 
-asio::awaitable<void> Reconciler::write_status(PodRuntime &rt, const json::object &pod) {
-    if (is_terminal(str_at(pod, {"status", "phase"}))) co_return;  // never rewrite a terminal phase
-    const auto status = build_status(rt, pod);
-    const auto text = json::serialize(status);
-    if (text == rt.last_status) co_return;
-    const json::object patch{{"status", status}};
-    const auto res = co_await client_.request(verb::patch, "/api/v1/namespaces/" + rt.ns + "/pods/" + rt.name + "/status",
-                                              json::serialize(patch), "application/merge-patch+json");
-    if (res.status == 404) co_return;
-    if (!res.ok()) throw kube::ApiError(res.status, "pod status update: HTTP " + std::to_string(res.status) + ": " +
-                                                        res.body.substr(0, 200));
-    if (rt.last_status.empty() || json::parse(rt.last_status).at("phase") != status.at("phase"))
-        spdlog::info("pod={} phase={}", rt.key, status.at("phase").as_string().c_str());
-    rt.last_status = text;
-}
-
-asio::awaitable<void> Reconciler::terminate(PodRuntime &rt, const json::object &pod) {
-    if (!rt.stopping) {
-        for (const auto &c : rt.containers) units_.stop(c.unit);
-        rt.stopping = true;
-        // The deletion's own grace period wins over the unit's TimeoutStopSec when shorter.
-        int64_t grace = 30;
-        if (const auto *meta = pod.if_contains("metadata"); meta && meta->is_object())
-            if (const auto *g = meta->get_object().if_contains("deletionGracePeriodSeconds"); g && g->is_int64())
-                grace = g->get_int64();
-        rt.kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(std::max<int64_t>(grace, 0));
-        event(rt, "Normal", "Killing", "Stopping containers");
-        spdlog::info("pod={} stopping {} units (grace {} s)", rt.key, rt.containers.size(), grace);
-    }
-    bool running = false;
-    for (const auto &c : rt.containers) running = running || unit_running(units_.state(c.unit));
-    if (running) {
-        if (std::chrono::steady_clock::now() >= rt.kill_at) {
-            for (const auto &c : rt.containers) units_.kill(c.unit, SIGKILL);
-            spdlog::info("pod={} grace period over: SIGKILL", rt.key);
-        }
-        schedule(rt.key, 500ms);
-        co_return;
-    }
-    remove_orphans(rt.key);  // every unit of this pod: file, failed state, owner entry
-    remove_pod_files(node_, rt.uid);  // the pod directory may exist without unit files (never started)
-    const json::object options{{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0},
-                               {"preconditions", json::object{{"uid", rt.uid}}}};
-    const auto res = co_await client_.request(verb::delete_, "/api/v1/namespaces/" + rt.ns + "/pods/" + rt.name,
-                                              json::serialize(options));
-    if (!res.ok() && res.status != 404 && res.status != 409)
-        throw kube::ApiError(res.status, "deleting pod: HTTP " + std::to_string(res.status));
-    spdlog::info("pod={} deleted", rt.key);
-    runtimes_.erase(rt.key);
-}
-
-asio::awaitable<void> Reconciler::reconcile(const std::string &key) {
+asio::awaitable<void> Reconciler::sync(std::string key) {
+    auto alive = alive_;
     const auto pod = pods_.get(key);
     if (!pod) {
-        remove_orphans(key);
-        runtimes_.erase(key);
+        // Gone from the API (deleted, also while the agent was down): its units go too.
+        const bool done = co_await remove_units(key, "", false);
+        if (!*alive) co_return;
+        if (!done) {
+            queue_.add_after(key, settings_.poll_while_stopping);
+            co_return;
+        }
+        if (auto it = runtimes_.find(key); it != runtimes_.end()) {
+            events_.forget(it->second.uid);
+            runtimes_.erase(it);
+        }
+        status_.forget(key);
         co_return;
     }
     const auto uid = str_at(*pod, {"metadata", "uid"});
-    auto it = runtimes_.find(key);
-    if (it != runtimes_.end() && it->second.uid != uid) {
-        remove_orphans(key);  // a new pod with the same name
-        runtimes_.erase(it);
-        it = runtimes_.end();
-    }
-    if (it == runtimes_.end()) {
-        PodRuntime rt;
-        rt.key = key;
-        rt.uid = uid;
-        rt.ns = str_at(*pod, {"metadata", "namespace"});
-        rt.name = str_at(*pod, {"metadata", "name"});
-        it = runtimes_.emplace(key, std::move(rt)).first;
-    }
-    auto &rt = it->second;
-    rt.restart_policy = str_at(*pod, {"spec", "restartPolicy"});
-    if (rt.restart_policy.empty()) rt.restart_policy = "Always";
-
-    if (!str_at(*pod, {"metadata", "deletionTimestamp"}).empty()) {
-        if (!rt.prepared) {
-            try {
-                prepare(rt, *pod);
-            } catch (const std::exception &) {
-                // A pod that never ran: nothing to stop.
-            }
-        }
-        co_await terminate(rt, *pod);
+    // Units of an older pod of the same name (recreated while the agent was down, or quickly):
+    // stopped and removed before this one starts, so it never adopts their process or exit.
+    const bool old_gone = co_await remove_units(key, uid, false);
+    if (!*alive) co_return;
+    if (!old_gone) {
+        queue_.add_after(key, settings_.poll_while_stopping);
         co_return;
     }
-    if (is_terminal(str_at(*pod, {"status", "phase"}))) co_return;
+    auto &rt = runtime_for(key, *pod);
+    co_await sync_pod(rt, *pod);
+}
 
-    if (!rt.prepared && !referenced_.synced_for(*pod)) {
-        // Its configMaps and secrets are still being listed: judging them missing now would be wrong.
-        schedule(key, 200ms);
+Reconciler::PodRuntime &Reconciler::runtime_for(const std::string &key, const json::object &pod) {
+    const auto uid = str_at(pod, {"metadata", "uid"});
+    auto it = runtimes_.find(key);
+    if (it != runtimes_.end() && it->second.uid != uid) {
+        events_.forget(it->second.uid);
+        runtimes_.erase(it);
+        status_.forget(key);
+        it = runtimes_.end();
+    }
+    if (it != runtimes_.end()) return it->second;
+    PodRuntime rt;
+    rt.key = key;
+    rt.uid = uid;
+    rt.ns = str_at(pod, {"metadata", "namespace"});
+    rt.name = str_at(pod, {"metadata", "name"});
+    // Every container is known from the spec at once, so that status and termination never
+    // depend on preparing the pod.
+    const auto api = api_container_statuses(pod);
+    const auto *spec = pod.if_contains("spec");
+    for (const char *list : {"initContainers", "containers"}) {
+        const auto *arr = spec && spec->is_object() ? spec->get_object().if_contains(list) : nullptr;
+        if (!arr || !arr->is_array()) continue;
+        for (const auto &cv : arr->get_array()) {
+            if (!cv.is_object()) continue;
+            Container c;
+            c.name = str_at(cv.get_object(), {"name"});
+            c.image = str_at(cv.get_object(), {"image"});
+            c.init = std::string(list) == "initContainers";
+            try {
+                c.unit = units::make_unit_name(rt.ns, rt.name, c.name);
+            } catch (const std::exception &) {
+                // not a valid name: preparing the pod reports the field
+            }
+            // Restart counts and last states survive an agent restart through the API status.
+            if (auto a = api.find(c.name); a != api.end()) {
+                c.api_status = a->second;
+                if (const auto *rc = a->second.if_contains("restartCount"); rc && rc->is_int64())
+                    c.restart_count = static_cast<int>(rc->get_int64());
+                if (const auto *ls = a->second.if_contains("lastState"); ls && ls->is_object()) c.last_state = *ls;
+            }
+            rt.containers.push_back(std::move(c));
+        }
+    }
+    return runtimes_.emplace(key, std::move(rt)).first->second;
+}
+
+asio::awaitable<bool> Reconciler::remove_units(const std::string &key, const std::string &keep_uid, bool kill_now) {
+    std::vector<std::pair<std::string, std::string>> victims;  // unit, uid
+    for (const auto &[unit, id] : unit_index_)
+        if (id.key == key && (keep_uid.empty() || id.uid != keep_uid)) victims.emplace_back(unit, id.uid);
+    if (victims.empty()) co_return true;
+    bool running = false;
+    for (const auto &[unit, uid] : victims) {
+        const auto s = co_await units_.state(unit);
+        if (!s.read_ok) {
+            running = true;  // cannot tell: try again later, never remove blindly
+            continue;
+        }
+        if (unit_running(s) || s.busy()) {
+            running = true;
+            if (s.active_state != "deactivating" && !s.busy()) {
+                spdlog::info("pod={} unit={} of pod uid {} stopping (pod no longer exists)", key, unit, uid);
+                co_await units_.stop(unit);
+            }
+            if (kill_now) co_await units_.kill(unit, SIGKILL);
+        }
+    }
+    if (running) co_return false;
+    std::set<std::string> uids;
+    for (const auto &[unit, uid] : victims) {
+        units_.remove_unit_file(unit);
+        co_await units_.reset_failed(unit);
+        unit_index_.erase(unit);
+        // systemd usually collects it at once (inactive, reset); if not, a new file needs a reload.
+        if (stale_units_.size() > 256) stale_units_.clear();
+        stale_units_.insert(unit);
+        uids.insert(uid);
+        spdlog::info("pod={} unit={} removed (pod uid {} no longer exists)", key, unit, uid);
+    }
+    for (const auto &uid : uids) {
+        if (uid.empty()) continue;
+        // Named, not a temporary: GCC 12 may destroy temporaries of a co_await expression twice.
+        std::function<void()> work = [this, uid] { remove_pod_files(node_, uid); };
+        co_await run_blocking(pool_, std::move(work));
+    }
+    co_return true;
+}
+
+asio::awaitable<void> Reconciler::terminate(PodRuntime &rt, const json::object &pod) {
+    auto alive = alive_;
+    const auto now = Clock::now();
+    // The shortest grace wins: a later, shorter deletionGracePeriodSeconds brings the kill closer.
+    const auto grace = std::max<int64_t>(int_at(pod, "metadata", "deletionGracePeriodSeconds").value_or(30), 0);
+    const auto deadline = now + std::chrono::seconds(grace);
+    if (!rt.kill_at || deadline < *rt.kill_at) rt.kill_at = deadline;
+    // What runs is known from the unit files' identity, whether or not the pod ever prepared.
+    std::vector<std::string> units;
+    for (const auto &[unit, id] : unit_index_)
+        if (id.key == rt.key && id.uid == rt.uid) units.push_back(unit);
+    if (!rt.stop_sent) {
+        rt.stop_sent = true;
+        for (const auto &c : rt.containers)
+            if (unit_index_.count(c.unit)) event(rt, "Normal", "Killing", "Stopping container " + c.name);
+        spdlog::info("pod={} stopping {} units (grace {} s)", rt.key, units.size(), grace);
+        for (const auto &unit : units) {
+            const auto outcome = co_await units_.stop(unit);
+            if (!*alive) co_return;
+            if (!outcome.ok) spdlog::warn("pod={} unit={} stop failed: {}", rt.key, unit, outcome.message);
+        }
+    }
+    bool running = false;
+    for (const auto &unit : units) {
+        const auto s = co_await units_.state(unit);
+        if (!*alive) co_return;
+        running = running || !s.read_ok || unit_running(s) || s.busy();
+    }
+    if (running) {
+        if (Clock::now() >= *rt.kill_at) {
+            spdlog::info("pod={} grace period over: SIGKILL", rt.key);
+            for (const auto &unit : units) co_await units_.kill(unit, SIGKILL);
+        }
+        const auto until_kill = std::chrono::duration_cast<std::chrono::milliseconds>(*rt.kill_at - Clock::now());
+        queue_.add_after(rt.key, std::clamp<std::chrono::milliseconds>(until_kill + 5ms, 5ms, settings_.poll_while_stopping));
+        co_return;
+    }
+    if (!co_await remove_units(rt.key, "", true)) {
+        queue_.add_after(rt.key, settings_.poll_while_stopping);
+        co_return;
+    }
+    if (!*alive) co_return;
+    const auto uid = rt.uid;
+    std::function<void()> cleanup = [this, uid] { remove_pod_files(node_, uid); };  // also without units
+    co_await run_blocking(pool_, std::move(cleanup));
+    const json::object options{{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0},
+                               {"preconditions", json::object{{"uid", rt.uid}}}};
+    const auto key = rt.key, ns = rt.ns, name = rt.name;
+    std::string target = "/api/v1/namespaces/" + ns + "/pods/" + name, body = json::serialize(options),
+                content_type = "application/json";
+    const auto res = co_await api_.request(verb::delete_, std::move(target), std::move(body), std::move(content_type));
+    if (!*alive) co_return;
+    if (!res.ok() && res.status != 404 && res.status != 409)
+        throw kube::ApiError(res.status, "deleting pod: HTTP " + std::to_string(res.status));
+    spdlog::info("pod={} deleted", key);
+    status_.forget(key);
+    if (auto it = runtimes_.find(key); it != runtimes_.end() && it->second.uid == uid) {
+        events_.forget(uid);
+        runtimes_.erase(it);
+    }
+}
+
+asio::awaitable<bool> Reconciler::prepare(PodRuntime &rt, const json::object &pod) {
+    auto alive = alive_;
+    const auto key = rt.key, uid = rt.uid;
+    std::vector<units::PodUnit> made;
+    std::optional<SpecError> spec_error;
+    std::string other_error;
+    // Plugins may download and install packages: never on the event loop.
+    std::function<void()> work = [&] {
+        try {
+            made = preparer_(pod);
+        } catch (const SpecError &e) {
+            spec_error = e;
+        } catch (const std::exception &e) {
+            other_error = e.what();
+        }
+    };
+    co_await run_blocking(pool_, std::move(work));
+    if (!*alive) co_return false;
+    auto it = runtimes_.find(key);
+    if (it == runtimes_.end() || it->second.uid != uid) co_return false;  // replaced meanwhile
+    if (spec_error || !other_error.empty()) {
+        rt.reason = spec_error ? spec_error->reason() : "CreateContainerError";
+        rt.message = spec_error ? spec_error->what() : other_error;
+        spdlog::warn("pod={} cannot run: {} ({})", rt.key, rt.message, rt.reason);
+        event(rt, "Warning", rt.reason == "CreateContainerConfigError" ? "Failed" : rt.reason, rt.message);
+        co_return false;
+    }
+    for (auto &u : made) {
+        for (auto &c : rt.containers) {
+            if (c.name != u.container) continue;
+            c.unit = u.name;
+            c.unit_text = units::write_unit(u.unit);
+            for (const auto &w : u.warnings) event(rt, "Warning", "InvalidEnvironmentVariableNames", w);
+            // Kept: what each start needs (env file, subPaths). The parsed model is not: its text is.
+            u.unit = units::UnitFile{};
+            u.warnings.clear();
+            c.pod_unit = std::move(u);
+            break;
+        }
+    }
+    rt.prepared = true;
+    rt.reason.clear();
+    rt.message.clear();
+    co_return true;
+}
+
+void Reconciler::container_error(PodRuntime &rt, Container &c, const std::string &reason, const std::string &message) {
+    if (c.waiting_reason != reason || c.waiting_message != message)
+        spdlog::warn("pod={} container={} cannot start: {} ({})", rt.key, c.name, message, reason);
+    c.waiting_reason = reason;
+    c.waiting_message = message;
+    event(rt, "Warning", "Failed", "Error: " + message);
+    queue_.add_after(rt.key, settings_.retry_after_error);
+}
+
+asio::awaitable<void> Reconciler::start_container(PodRuntime &rt, Container &c) {
+    auto alive = alive_;
+    if (!c.pod_unit) co_return;
+    const auto &pu = *c.pod_unit;
+    try {
+        if (!pu.env_file.empty()) write_env_file(pu.env_file, pu.secret_env);
+        pin_subpaths(pu.subpaths);
+    } catch (const SpecError &e) {
+        container_error(rt, c, "CreateContainerConfigError", e.what());
+        co_return;
+    }
+    const bool known = c.state && c.state->load_state == "loaded";
+    bool wrote = false;
+    if (units_.read_unit_file(c.unit) != c.unit_text) {
+        try {
+            units_.write_unit_file(c.unit, c.unit_text);
+        } catch (const std::exception &e) {
+            container_error(rt, c, "CreateContainerError", e.what());
+            co_return;
+        }
+        unit_index_[c.unit] = UnitIdentity{rt.key, rt.uid};
+        wrote = true;
+        event(rt, "Normal", "Created", "Created container " + c.name);
+    }
+    // A new unit file loads on first reference; only a changed file of a loaded unit needs a
+    // daemon-reload (shared with every other worker that needs one now).
+    const bool stale = stale_units_.erase(c.unit) > 0;
+    if ((wrote && (known || stale)) || (c.state && c.state->need_daemon_reload)) {
+        const auto r = co_await units_.reload();
+        if (!*alive) co_return;
+        if (!r.ok) spdlog::warn("daemon-reload failed: {}", r.message);
+    }
+    if (c.state && c.state->active_state == "failed") co_await units_.reset_failed(c.unit);
+    if (!*alive) co_return;
+    const bool again = c.state && c.state->ever_started();
+    systemd::JobOutcome outcome;
+    if (again) outcome = co_await units_.restart(c.unit);  // (not in a ?: — GCC 12 miscompiles co_await there)
+    else outcome = co_await units_.start(c.unit);
+    if (!*alive) co_return;
+    if (!outcome.ok && outcome.error_name.find("NoSuchUnit") != std::string::npos) {
+        // systemd still remembers the name as not found: make it read the file.
+        co_await units_.reload();
+        outcome = co_await units_.start(c.unit);
+        if (!*alive) co_return;
+    }
+    if (!outcome.ok) {
+        container_error(rt, c, is_unit_error(outcome.error_name) ? "CreateContainerError" : "RunContainerError",
+                        "systemd: " + outcome.message);
+        co_return;
+    }
+    c.waiting_reason.clear();
+    c.waiting_message.clear();
+    c.expect_started = true;
+    spdlog::info("pod={} container={} unit={} {}", rt.key, c.name, c.unit, again ? "restarted" : "started");
+}
+
+// One container's step. Returns true when the container is done (an init container succeeded).
+asio::awaitable<bool> Reconciler::drive_container(PodRuntime &rt, Container &c) {
+    if (!c.state) co_return false;
+    const auto &s = *c.state;
+    if (!s.read_ok) {  // not "never started": we just do not know now
+        queue_.add_after(rt.key, 2s);
+        co_return false;
+    }
+    if (s.busy()) co_return false;  // a job is queued or running: its end brings us back
+    c.will_restart = false;
+    if (s.load_state != "loaded" && s.load_state != "not-found" && !s.load_state.empty()) {
+        // bad-setting, error, masked: systemd cannot use the unit file.
+        if (units_.read_unit_file(c.unit) == c.unit_text) {
+            container_error(rt, c, "CreateContainerError",
+                            "systemd cannot load " + c.unit + ": " + (s.load_error.empty() ? s.load_state : s.load_error));
+            co_return false;
+        }
+    }
+    if (unit_running(s)) {
+        if (c.expect_started) {
+            c.expect_started = false;
+            event(rt, "Normal", "Started", "Started container " + c.name);
+        }
+        co_return false;
+    }
+    if (!s.ever_started()) {
+        if (c.final_state) {  // it ran before this boot and must not run again
+            const auto *t = c.final_state->if_contains("terminated");
+            co_return t && t->is_object() && t->get_object().if_contains("exitCode") &&
+                t->get_object().at("exitCode").to_number<int64_t>() == 0;
+        }
+        co_await start_container(rt, c);
+        co_return false;
+    }
+    const auto invocation = s.invocation_id.empty() ? std::to_string(s.started_usec) : s.invocation_id;
+    if (s.active_state == "failed" && s.started_usec == 0) {
+        // systemd could not even start the main process (a failed start job).
+        if (c.failed_start != invocation) {
+            c.failed_start = invocation;
+            c.backoff.observe_exit(invocation, 0us, Clock::now());
+            container_error(rt, c, "RunContainerError", "systemd could not start " + c.unit + ": result " + s.result);
+        }
+        if (Clock::now() < c.backoff.next_start()) {
+            queue_.add_after(rt.key, std::chrono::duration_cast<std::chrono::milliseconds>(c.backoff.next_start() - Clock::now()) + 10ms);
+            co_return false;
+        }
+        co_await start_container(rt, c);
+        co_return false;
+    }
+    const auto t = termination_of(s);
+    if (!t) co_return false;
+    if (s.active_state == "active" && c.reaped != invocation) {
+        // The main process exited but RemainAfterExit keeps the unit active: its other
+        // processes would live on. A container ends with its main process.
+        c.reaped = invocation;
+        co_await units_.kill(c.unit, SIGKILL);
+    }
+    const bool failed = t->exit_code != 0 || t->reason != "Completed";
+    if (c.init && !failed) co_return true;
+    const bool restart = rt.restart_policy == "Always" || (rt.restart_policy == "OnFailure" && failed) ||
+                         (c.init && failed && rt.restart_policy != "Never");
+    if (!restart) co_return !failed;
+    c.will_restart = true;
+    const auto now = Clock::now();
+    const auto ran = std::chrono::microseconds(s.exited_usec > s.started_usec ? s.exited_usec - s.started_usec : 0);
+    if (c.backoff.observe_exit(invocation, ran, now) && c.backoff.last_wait().count() > 0)
+        event(rt, "Warning", "BackOff", "Back-off restarting failed container " + c.name);
+    if (now < c.backoff.next_start()) {
+        queue_.add_after(rt.key, std::chrono::duration_cast<std::chrono::milliseconds>(c.backoff.next_start() - now) + 10ms);
+        co_return false;
+    }
+    if (c.restarted_after != invocation) {
+        c.restarted_after = invocation;
+        ++c.restart_count;
+        c.last_state = json::object{{"terminated", terminated_json(*t, c.unit)}};
+    }
+    co_await start_container(rt, c);
+    co_return false;
+}
+
+asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &pod) {
+    auto alive = alive_;
+    const auto key = rt.key, uid = rt.uid;
+    auto still_here = [&] {
+        if (!*alive) return false;
+        const auto it = runtimes_.find(key);
+        return it != runtimes_.end() && it->second.uid == uid;
+    };
+    if (!str_at(pod, {"metadata", "deletionTimestamp"}).empty()) {
+        co_await terminate(rt, pod);
+        co_return;
+    }
+    if (is_terminal(str_at(pod, {"status", "phase"}))) co_return;  // finished: never touched again
+    rt.restart_policy = str_at(pod, {"spec", "restartPolicy"});
+    if (rt.restart_policy.empty()) rt.restart_policy = "Always";
+
+    if (!rt.api_checked) {
+        rt.api_checked = true;
+        // After a reboot (no unit file) a container that already ran, per the API status, is not
+        // run again when the restart policy says so; one that is run again counts a restart.
+        for (auto &c : rt.containers) {
+            if (!c.api_status || c.unit.empty() || units_.read_unit_file(c.unit)) continue;
+            const auto before = state_from_api(*c.api_status);
+            if (!before) continue;
+            const auto *term = before->if_contains("terminated");
+            const bool succeeded = term && term->is_object() && term->get_object().if_contains("exitCode") &&
+                                   term->get_object().at("exitCode").to_number<int64_t>() == 0;
+            if (rt.restart_policy == "Never" || (rt.restart_policy == "OnFailure" && succeeded) || (c.init && succeeded)) {
+                c.final_state = before;
+            } else {
+                c.restarted_after = "api";
+                ++c.restart_count;
+                if (term) c.last_state = json::object{{"terminated", term->get_object()}};
+            }
+        }
+    }
+    bool all_final = !rt.containers.empty();
+    for (const auto &c : rt.containers) all_final = all_final && c.final_state;
+    if (all_final) {  // nothing will run again: no need to prepare anything
+        publish_status(rt, pod);
         co_return;
     }
     if (!rt.prepared) {
-        if (rt.containers.empty()) {
-            // Until units exist, statuses still name every container (waiting, with the reason).
-            for (const char *list : {"initContainers", "containers"}) {
-                const auto *spec = pod->if_contains("spec");
-                const auto *arr = spec && spec->is_object() ? spec->get_object().if_contains(list) : nullptr;
-                if (!arr || !arr->is_array()) continue;
-                for (const auto &c : arr->get_array())
-                    if (c.is_object()) {
-                        Container skeleton;
-                        skeleton.name = str_at(c.get_object(), {"name"});
-                        skeleton.image = str_at(c.get_object(), {"image"});
-                        skeleton.init = std::string(list) == "initContainers";
-                        rt.containers.push_back(std::move(skeleton));
-                    }
-            }
-        }
-        try {
-            prepare(rt, *pod);
-        } catch (const SpecError &e) {
-            rt.error_reason = e.reason();
-            rt.error_message = e.what();
-            spdlog::warn("pod={} cannot run: {} ({})", key, e.what(), e.reason());
-            event(rt, "Warning", e.reason() == "CreateContainerConfigError" ? "Failed" : e.reason(), e.what());
-            // Missing configMaps or packages may appear: try again.
-            schedule(key, 10s);
-        }
-        if (!rt.prepared) {
-            co_await write_status(rt, *pod);
+        if (!objects_synced_(pod)) {
+            // Its configMaps and secrets are still being listed: judging them missing now would be wrong.
+            queue_.add_after(key, 200ms);
             co_return;
         }
+        if (!co_await prepare(rt, pod)) {
+            if (!still_here()) co_return;
+            publish_status(rt, pod);
+            queue_.add_after(key, settings_.retry_after_error);  // missing objects or packages may appear
+            co_return;
+        }
+        if (!still_here()) co_return;
     }
-    drive(rt);
-    co_await write_status(rt, *pod);
+    // Read every unit of the pod (concurrency comes from many pods at once).
+    for (auto &c : rt.containers) {
+        auto s = co_await read_state(c.unit);
+        if (!still_here()) co_return;
+        c.state = std::move(s);
+    }
+    bool init_done = true;
+    for (auto &c : rt.containers) {
+        if (!c.init) continue;
+        const bool done = co_await drive_container(rt, c);
+        if (!still_here()) co_return;
+        if (!done) {
+            init_done = false;
+            break;  // init containers run one at a time, in order
+        }
+    }
+    if (init_done)
+        for (auto &c : rt.containers) {
+            if (c.init) continue;
+            co_await drive_container(rt, c);
+            if (!still_here()) co_return;
+        }
+    // A start just sent: its job's end brings the worker back at once with the news, so a status
+    // now ("ContainerCreating") would be one more write in every pod's path to Running.
+    for (const auto &c : rt.containers)
+        if (c.expect_started && c.state && !unit_running(*c.state) && c.waiting_reason.empty()) co_return;
+    publish_status(rt, pod);
+}
+
+void Reconciler::publish_status(PodRuntime &rt, const json::object &pod) {
+    PodView view;
+    view.name = rt.name;
+    view.ns = rt.ns;
+    view.uid = rt.uid;
+    view.restart_policy = rt.restart_policy;
+    view.host_ip = node_.internal_ip;
+    view.reason = rt.reason;
+    view.message = rt.message;
+    const auto *api_status = pod.if_contains("status");
+    const json::object *previous = status_.latest(rt.key);
+    if (!previous && api_status && api_status->is_object()) previous = &api_status->get_object();
+    std::map<std::string, json::object> before;
+    if (previous)
+        for (const char *list : {"initContainerStatuses", "containerStatuses"})
+            if (const auto *arr = previous->if_contains(list); arr && arr->is_array())
+                for (const auto &cs : arr->get_array())
+                    if (cs.is_object()) before[str_at(cs.get_object(), {"name"})] = cs.get_object();
+    for (const auto &c : rt.containers) {
+        ContainerView v;
+        v.name = c.name;
+        v.image = c.image;
+        v.unit = c.unit;
+        v.init = c.init;
+        if (rt.prepared && c.state && c.state->read_ok) v.unit_state = c.state;
+        v.waiting_reason = rt.prepared ? c.waiting_reason : rt.reason;
+        v.waiting_message = rt.prepared ? c.waiting_message : rt.message;
+        v.restart_count = c.restart_count;
+        v.last_state = c.last_state;
+        v.will_restart = c.will_restart;
+        v.backoff = c.backoff.last_wait();
+        v.final_state = c.final_state;
+        if (auto b = before.find(c.name); b != before.end() && rt.prepared && c.state && (!c.state->read_ok || c.state->busy()))
+            v.previous = b->second;
+        view.containers.push_back(std::move(v));
+    }
+    auto status = compute_pod_status(view, previous, node::rfc3339_now());
+    if (const auto phase = std::string(status.at("phase").as_string()); !previous || str_at(*previous, {"phase"}) != phase)
+        spdlog::info("pod={} phase={}", rt.key, phase);
+    status_.set(rt.key, rt.ns, rt.name, rt.uid, std::move(status));
 }
 
 }  // namespace systemk::pods

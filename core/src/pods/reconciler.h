@@ -1,13 +1,17 @@
 #pragma once
-// Pods bound to this node -> systemd units, level-triggered: every change (pod event, unit
-// signal, timer) marks a pod dirty; one drainer brings it to the desired state and writes its
-// status when it changed. The same path serves create, update, delete, resync and adoption
-// after an agent restart.
+// Pods bound to this node -> systemd units, the kubelet's way: every change (pod event, unit
+// signal, timer, periodic resync) adds the pod's key to a work queue; one worker per pod (many
+// pods at once, as coroutines) brings it to the desired state without blocking anything else:
+// systemd calls are asynchronous, plugin work (images, volumes) runs on a thread pool, and
+// status and Events are handed to their own writers (StatusManager, EventRecorder).
+// Termination works from the units' [X-Kubernetes] identity alone, so a pod that never
+// prepared can still be deleted, and units of an older pod under the same name are removed
+// before the new one starts.
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
 #include <chrono>
-#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,81 +23,119 @@
 #include "kube/object_cache.h"
 #include "kube/referenced_objects.h"
 #include "plugins/plugin_loader.h"
-#include "pods/container_status.h"
+#include "pods/backoff.h"
+#include "pods/event_recorder.h"
 #include "pods/node_context.h"
-#include "systemd/unit_manager.h"
+#include "pods/pod_api.h"
+#include "pods/status_manager.h"
+#include "pods/work_queue.h"
+#include "systemd/unit_control.h"
+#include "units/synthesis.h"
 
 namespace systemk::pods {
 
+// Turns a pod into its units (resolve images, prepare volumes, synthesize). Runs on a worker
+// thread; throws SpecError for pods that cannot run.
+using Preparer = std::function<std::vector<units::PodUnit>(const boost::json::object &pod)>;
+
+struct EngineSettings {
+    std::chrono::milliseconds resync_period{30000};
+    std::chrono::milliseconds poll_while_stopping{500};
+    std::chrono::milliseconds retry_after_error{10000};
+    size_t prepare_threads = 2;
+};
+
 class Reconciler {
 public:
-    Reconciler(boost::asio::io_context &io, kube::ApiClient &client, systemd::UnitManager &units,
+    // The agent's engine.
+    Reconciler(boost::asio::io_context &io, kube::ApiClient &client, systemd::UnitControl &units,
                const plugins::PluginRegistry &plugins, NodeContext node, kube::ObjectCache &pods,
                kube::ReferencedObjects &referenced);
+    // The engine with its seams explicit (tests).
+    Reconciler(boost::asio::io_context &io, PodApi &api, systemd::UnitControl &units, Preparer preparer, NodeContext node,
+               kube::ObjectCache &pods, std::function<bool(const boost::json::object &)> objects_synced,
+               EngineSettings settings = {});
+    ~Reconciler();
 
     void enqueue(const std::string &pod_key);
     void unit_changed(const std::string &unit);
     void object_changed(const std::string &object_key);  // a configMap/secret "ns/name"
-    // Adopts what systemd runs and starts working; call once the pod cache has synced.
+    // Reads the units on disk and starts working; call once the pod cache has synced.
     void start();
-    size_t queue_length() const { return queue_.size(); }
+    // Signals may have been missed (reconnect, systemd re-exec): look at every pod again.
+    void resync_all();
+    size_t queue_length() const { return queue_.running() + queue_.waiting(); }
+    StatusManager &status_manager() { return status_; }
+    EventRecorder &events() { return events_; }
 
 private:
     struct Container {
-        std::string name, unit, image;
+        std::string name, image, unit;
         bool init = false;
+        std::optional<units::PodUnit> pod_unit;
+        std::string unit_text;
         int restart_count = 0;
-        std::chrono::seconds backoff{0};
-        std::chrono::steady_clock::time_point next_start{};
         boost::json::value last_state = boost::json::object{};
-        std::string last_invocation_seen;
+        CrashBackoff backoff;
+        bool will_restart = false;
+        std::string restarted_after;   // invocation whose exit the last restart followed
+        std::string reaped;            // invocation whose leftover processes were killed
+        std::string failed_start;      // invocation whose failed start was reported
+        bool expect_started = false;   // we started it: say "Started" when it runs
+        std::string waiting_reason, waiting_message;
+        std::optional<boost::json::object> final_state;   // ran before per the API: not rerun
+        std::optional<boost::json::object> api_status;    // its entry in the API status
+        std::optional<systemd::UnitState> state;           // read in this pass
     };
     struct PodRuntime {
         std::string key, uid, ns, name;
         std::string restart_policy = "Always";
         std::vector<Container> containers;
-        std::map<std::string, std::string> unit_text;  // desired unit files
         bool prepared = false;
-        std::string error_reason, error_message;
-        bool stopping = false;
-        std::chrono::steady_clock::time_point kill_at{};  // deletionGracePeriodSeconds runs out
-        std::string start_time;
-        std::map<std::string, std::pair<bool, std::string>> conditions;  // type -> (status, since)
-        std::string last_status;
-        std::string last_event;
+        bool api_checked = false;     // final states from the API status looked at
+        std::string reason, message;  // why it cannot be prepared
+        bool stop_sent = false;
+        std::optional<std::chrono::steady_clock::time_point> kill_at;
+    };
+    struct UnitIdentity {
+        std::string key, uid;
     };
 
-    boost::asio::awaitable<void> drain();
-    boost::asio::awaitable<void> reconcile(const std::string &key);
+    boost::asio::awaitable<void> sync(std::string key);
+    boost::asio::awaitable<void> sync_pod(PodRuntime &rt, const boost::json::object &pod);
+    // Stops the units of `key` whose pod UID is not `keep_uid` (all when empty); true once none
+    // of them runs any more and their files are gone.
+    boost::asio::awaitable<bool> remove_units(const std::string &key, const std::string &keep_uid, bool kill_now);
     boost::asio::awaitable<void> terminate(PodRuntime &rt, const boost::json::object &pod);
-    boost::asio::awaitable<void> write_status(PodRuntime &rt, const boost::json::object &pod);
-    void remove_orphans(const std::string &key);
-    void prepare(PodRuntime &rt, const boost::json::object &pod);
-    void drive(PodRuntime &rt);
-    bool drive_container(PodRuntime &rt, Container &c, const systemd::UnitState &s);
-    void start_unit(PodRuntime &rt, Container &c);
-    boost::json::object build_status(PodRuntime &rt, const boost::json::object &pod);
-    void schedule(const std::string &key, std::chrono::milliseconds delay);
-    // Unit state, read from systemd at most once per reconcile unless the unit was just started.
-    const systemd::UnitState &unit_state(const std::string &unit);
-    void event(PodRuntime &rt, const char *type, const std::string &reason, const std::string &message);
-    void set_condition(PodRuntime &rt, const std::string &type, bool value);
+    boost::asio::awaitable<bool> prepare(PodRuntime &rt, const boost::json::object &pod);
+    boost::asio::awaitable<bool> drive_container(PodRuntime &rt, Container &c);
+    boost::asio::awaitable<void> start_container(PodRuntime &rt, Container &c);
+    boost::asio::awaitable<systemd::UnitState> read_state(const std::string &unit);
+    void container_error(PodRuntime &rt, Container &c, const std::string &reason, const std::string &message);
+    void publish_status(PodRuntime &rt, const boost::json::object &pod);
+    PodRuntime &runtime_for(const std::string &key, const boost::json::object &pod);
+    void event(const PodRuntime &rt, const char *type, const std::string &reason, const std::string &message);
+    void schedule_resync();
 
     boost::asio::io_context &io_;
-    kube::ApiClient &client_;
-    systemd::UnitManager &units_;
-    const plugins::PluginRegistry &plugins_;
+    std::unique_ptr<PodApi> own_api_;
+    PodApi &api_;
+    systemd::UnitControl &units_;
+    Preparer preparer_;
     NodeContext node_;
     kube::ObjectCache &pods_;
-    kube::ReferencedObjects &referenced_;
+    std::function<bool(const boost::json::object &)> objects_synced_;
+    EngineSettings settings_;
+    boost::asio::thread_pool pool_;
+    StatusManager status_;
+    EventRecorder events_;
+    WorkQueue queue_;
     std::map<std::string, PodRuntime> runtimes_;
-    std::map<std::string, std::string> unit_owner_;  // unit -> pod key
-    std::deque<std::string> queue_;
-    std::set<std::string> dirty_;
-    boost::asio::steady_timer wake_;
-    std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;
-    std::map<std::string, systemd::UnitState> state_cache_;  // valid during one reconcile
+    std::map<std::string, UnitIdentity> unit_index_;  // unit -> pod, from the unit files
+    std::set<std::string> stale_units_;  // removed while loaded: a new file needs a reload
+    boost::asio::steady_timer resync_timer_;
     bool started_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace systemk::pods

@@ -1,0 +1,98 @@
+// The floor for starting and stopping N services on this systemd: N transient units
+// (Type=exec, /bin/sleep) started over sd-bus with every request in flight at once, timed until
+// systemd reported every start job done (JobRemoved), then the same for stopping them.
+//   sdbus_floor [N]
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+int finished = 0;
+std::string prefix;
+
+int on_job_removed(sd_bus_message *m, void *, sd_bus_error *) {
+    uint32_t id;
+    const char *job, *unit, *result;
+    if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) >= 0 && std::string(unit).rfind(prefix, 0) == 0) ++finished;
+    return 0;
+}
+
+int on_reply(sd_bus_message *m, void *, sd_bus_error *) {
+    if (const sd_bus_error *e = sd_bus_message_get_error(m)) std::fprintf(stderr, "error: %s\n", e->message);
+    return 0;
+}
+
+void wait_for(sd_bus *bus, int n) {
+    while (finished < n) {
+        const int r = sd_bus_process(bus, nullptr);
+        if (r < 0) {
+            std::fprintf(stderr, "bus: %s\n", std::strerror(-r));
+            std::exit(1);
+        }
+        if (r == 0) sd_bus_wait(bus, UINT64_MAX);
+    }
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    const int n = argc > 1 ? std::atoi(argv[1]) : 100;
+    prefix = "bench-floor-" + std::to_string(getpid()) + "-";
+    sd_bus *bus = nullptr;
+    // The private socket, as the agent uses it when it runs as root.
+    if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, "unix:path=/run/systemd/private") < 0 || sd_bus_start(bus) < 0) {
+        sd_bus_unref(bus);
+        if (sd_bus_open_system(&bus) < 0) return std::fprintf(stderr, "no bus\n"), 1;
+    }
+    sd_bus_error err = SD_BUS_ERROR_NULL;
+    sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                       "Subscribe", &err, nullptr, "");
+    sd_bus_match_signal(bus, nullptr, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                        "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, nullptr);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) {
+        const auto name = prefix + std::to_string(i) + ".service";
+        sd_bus_message *req = nullptr;
+        sd_bus_message_new_method_call(bus, &req, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                       "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        sd_bus_message_append(req, "ss", name.c_str(), "fail");
+        sd_bus_message_open_container(req, 'a', "(sv)");
+        sd_bus_message_append(req, "(sv)", "Type", "s", "exec");
+        sd_bus_message_open_container(req, 'r', "sv");
+        sd_bus_message_append(req, "s", "ExecStart");
+        sd_bus_message_open_container(req, 'v', "a(sasb)");
+        sd_bus_message_append(req, "a(sasb)", 1, "/bin/sleep", 2, "/bin/sleep", "1000", false);
+        sd_bus_message_close_container(req);
+        sd_bus_message_close_container(req);
+        sd_bus_message_close_container(req);
+        sd_bus_message_append(req, "a(sa(sv))", 0);
+        sd_bus_call_async(bus, nullptr, req, on_reply, nullptr, 0);
+        sd_bus_message_unref(req);
+    }
+    wait_for(bus, n);
+    const double start_ms = ms_since(t0);
+    finished = 0;
+    const auto t1 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) {
+        const auto name = prefix + std::to_string(i) + ".service";
+        sd_bus_call_method_async(bus, nullptr, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                 "org.freedesktop.systemd1.Manager", "StopUnit", on_reply, nullptr, "ss", name.c_str(),
+                                 "replace");
+    }
+    wait_for(bus, n);
+    const double stop_ms = ms_since(t1);
+    std::printf("sd-bus floor: %d units started in %.0f ms, stopped in %.0f ms\n", n, start_ms, stop_ms);
+    sd_bus_error_free(&err);
+    sd_bus_flush_close_unref(bus);
+    return 0;
+}
