@@ -106,8 +106,9 @@ case_references_survive_restart_and_relist() {
   done
   for ns in "$a" "$b"; do
     wait_until 60 "$ns/first Running" pod_healthy "$ns" first
-    local out; out=$(node journalctl -u "systemk.$ns.first.main.service" -o cat --no-pager) || fail "no journal"
-    grep -qx "sec:pw-$ns cm:hello-$ns env:pw-$ns" <<<"$out" || fail "$ns/first did not read its secret and configMap: $out"
+    # Running comes when the process starts; its first line may reach the journal a moment later.
+    wait_until 30 "$ns/first reading its secret and configMap" \
+      bash -c "$E2E_DIR/node.sh exec $NODE journalctl -u systemk.$ns.first.main.service -o cat --no-pager | grep -qx 'sec:pw-$ns cm:hello-$ns env:pw-$ns'"
     local pid; pid=$(main_pid "systemk.$ns.first.main.service") || fail "no process for $ns/first"
     pids+=("$ns/first $pid")
   done

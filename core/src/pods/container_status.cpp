@@ -47,4 +47,12 @@ std::optional<Termination> termination_of(const systemd::UnitState &s) {
     return t;
 }
 
+boost::json::object terminated_json(const Termination &t, const std::string &unit) {
+    boost::json::object o{{"exitCode", t.exit_code}, {"reason", t.reason}, {"containerID", "systemd://" + unit}};
+    if (t.signal) o["signal"] = t.signal;
+    if (!t.started_at.empty()) o["startedAt"] = t.started_at;
+    if (!t.finished_at.empty()) o["finishedAt"] = t.finished_at;
+    return o;
+}
+
 }  // namespace systemk::pods

@@ -22,4 +22,7 @@ bool unit_finished(const systemd::UnitState &s);  // ran and is no longer runnin
 std::optional<Termination> termination_of(const systemd::UnitState &s);
 std::string rfc3339_from_usec(uint64_t usec);
 
+// A container's "terminated" state (exit code, reason, signal, times) as the API writes it.
+boost::json::object terminated_json(const Termination &t, const std::string &unit);
+
 }  // namespace systemk::pods

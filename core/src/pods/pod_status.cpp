@@ -3,17 +3,10 @@
 #include "pods/container_status.h"
 
 namespace systemk::pods {
+
 namespace {
 
 namespace json = boost::json;
-
-json::object terminated_json(const Termination &t, const std::string &unit) {
-    json::object o{{"exitCode", t.exit_code}, {"reason", t.reason}, {"containerID", "systemd://" + unit}};
-    if (t.signal) o["signal"] = t.signal;
-    if (!t.started_at.empty()) o["startedAt"] = t.started_at;
-    if (!t.finished_at.empty()) o["finishedAt"] = t.finished_at;
-    return o;
-}
 
 const json::object *object_at(const json::object &o, const char *key) {
     const auto *v = o.if_contains(key);

@@ -67,14 +67,6 @@ asio::awaitable<void> run_blocking(asio::thread_pool &pool, std::function<void()
         asio::use_awaitable, std::move(f));
 }
 
-json::object terminated_json(const Termination &t, const std::string &unit) {
-    json::object o{{"exitCode", t.exit_code}, {"reason", t.reason}, {"containerID", "systemd://" + unit}};
-    if (t.signal) o["signal"] = t.signal;
-    if (!t.started_at.empty()) o["startedAt"] = t.started_at;
-    if (!t.finished_at.empty()) o["finishedAt"] = t.finished_at;
-    return o;
-}
-
 // The container entries of the pod's API status, by name.
 std::map<std::string, json::object> api_container_statuses(const json::object &pod) {
     std::map<std::string, json::object> out;
@@ -514,13 +506,12 @@ asio::awaitable<bool> Reconciler::drive_container(PodRuntime &rt, Container &c) 
             co_return false;
         }
     }
-    if (unit_running(s)) {
-        if (c.expect_started) {
-            c.expect_started = false;
-            event(rt, "Normal", "Started", "Started container " + c.name);
-        }
-        co_return false;
+    // Started, whether we see it running or (a quick process, an init container) already done.
+    if (c.expect_started && (unit_running(s) || termination_of(s))) {
+        c.expect_started = false;
+        event(rt, "Normal", "Started", "Started container " + c.name);
     }
+    if (unit_running(s)) co_return false;
     if (!s.ever_started()) {
         if (c.final_state) {  // it ran before this boot and must not run again
             const auto *t = c.final_state->if_contains("terminated");
@@ -657,7 +648,9 @@ asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &p
     // A start just sent: its job's end brings the worker back at once with the news, so a status
     // now ("ContainerCreating") would be one more write in every pod's path to Running.
     for (const auto &c : rt.containers)
-        if (c.expect_started && c.state && !unit_running(*c.state) && c.waiting_reason.empty()) co_return;
+        if (c.expect_started && c.state && !unit_running(*c.state) && !termination_of(*c.state) &&
+            c.waiting_reason.empty())
+            co_return;
     publish_status(rt, pod);
 }
 
