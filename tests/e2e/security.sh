@@ -57,6 +57,7 @@ POD
   local out; out=$(output_of literal c) || fail "journalctl"
   local expected=$'arg:;\narg:+/bin/sh\narg:!x\narg:@y\narg:-z\narg::w\narg:|v\nuid:65534\nCapEff:\t0000000000000000'
   [[ $(grep -E '^(arg|uid|CapEff)' <<<"$out") == "$expected" ]] || fail "process saw: $out"
+  k delete pod semicolon literal --wait=false >/dev/null
   echo "first-word ';' refused; later separators and prefixes reached the process as arguments, as uid 65534 with no capabilities"
 }
 
