@@ -51,6 +51,7 @@ public:
     std::map<std::string, systemd::UnitState> states;
     std::vector<std::string> calls;  // "start X", "stop X", "kill X 9", "reload", ...
     std::map<std::string, systemd::JobOutcome> start_refusals;  // unit -> what StartUnit answers
+    std::map<std::string, int> exits_at_start;  // unit -> exit status, already exited when start returns
     bool reads_fail = false;
     bool stop_hangs = false;  // a stop leaves the unit deactivating until it is killed
     int invocations = 0;
@@ -179,6 +180,8 @@ private:
         s.exit_status = 0;
         s.invocation_id = "inv" + std::to_string(++invocations);
         states[name] = s;
+        // A process that is done before anyone looks (an init container, a quick command).
+        if (auto it = exits_at_start.find(name); it != exits_at_start.end()) exit_main(name, it->second);
         notify(name);
         return {};
     }

@@ -308,6 +308,17 @@ TEST(PodWorker, LeftoversOfAFinishedContainerAreKilled) {
     EXPECT_EQ(e.units.count("restart"), 0);
 }
 
+// A container that has already exited when its start job returns (never seen running) still
+// counts as started: its pod's status is written and it gets its Started Event.
+TEST(PodWorker, AContainerDoneBeforeItIsSeenRunningStillGetsItsStatus) {
+    Engine e;
+    e.units.exits_at_start[kUnit] = 0;
+    e.engine->start();
+    e.put(make_pod("u1", "Never"));
+    ASSERT_TRUE(e.run_until([&] { return e.phase() == "Succeeded"; }));
+    EXPECT_TRUE(e.run_until([&] { return e.events("Started") == 1; }));
+}
+
 // Defect 9: the periodic resync restarts a dead Always container whose signal was missed.
 TEST(PodWorker, TheResyncRestartsADeadContainerAfterAMissedSignal) {
     Engine e(std::chrono::milliseconds(30));
