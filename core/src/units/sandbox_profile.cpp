@@ -48,10 +48,16 @@ std::string join(const std::vector<std::string> &v) {
     return out;
 }
 
+struct Capabilities {
+    std::vector<std::string> bounding;  // sorted
+    std::vector<std::string> added;     // as listed in capabilities.add ("ALL" expanded)
+};
+
 // containerd's rule: start from the default set, drop (ALL empties it), then add (ALL is every
-// capability).
-std::vector<std::string> capability_set(const json::object *sc, const std::string &scpath) {
+// capability). What is added is always in the resulting set.
+Capabilities capability_set(const json::object *sc, const std::string &scpath) {
     std::set<std::string> caps(default_capabilities().begin(), default_capabilities().end());
+    Capabilities out;
     const auto *spec = sc ? pods::optional_object(*sc, "capabilities", scpath) : nullptr;
     if (spec) {
         const auto cpath = scpath + ".capabilities";
@@ -64,22 +70,16 @@ std::vector<std::string> capability_set(const json::object *sc, const std::strin
         if (const auto *add = pods::optional_array(*spec, "add", cpath))
             for (size_t i = 0; i < add->size(); ++i) {
                 const auto name = capability_name((*add)[i], pods::index_path(cpath + ".add", i));
-                if (name == "ALL") caps.insert(all_capabilities().begin(), all_capabilities().end());
-                else caps.insert(name);
+                if (name == "ALL") {
+                    caps.insert(all_capabilities().begin(), all_capabilities().end());
+                    out.added.assign(all_capabilities().begin(), all_capabilities().end());
+                    break;
+                }
+                caps.insert(name);
+                out.added.push_back(name);
             }
     }
-    return {caps.begin(), caps.end()};
-}
-
-std::vector<std::string> added_capabilities(const json::object *sc, const std::string &scpath) {
-    std::vector<std::string> out;
-    const auto *spec = sc ? pods::optional_object(*sc, "capabilities", scpath) : nullptr;
-    if (const auto *add = spec ? pods::optional_array(*spec, "add", scpath + ".capabilities") : nullptr)
-        for (size_t i = 0; i < add->size(); ++i) {
-            const auto name = capability_name((*add)[i], pods::index_path(scpath + ".capabilities.add", i));
-            if (name == "ALL") return {all_capabilities().begin(), all_capabilities().end()};
-            out.push_back(name);
-        }
+    out.bounding.assign(caps.begin(), caps.end());
     return out;
 }
 
@@ -124,8 +124,7 @@ SandboxResult add_sandbox(UnitSection &service, const json::object &pod_spec, co
     if (privileged && escalation == 0)
         throw SpecError(scpath + ".allowPrivilegeEscalation", "cannot be false for a privileged container");
     // Validate everything even when privileged lifts it, so that a typo is reported either way.
-    auto caps = capability_set(sc, scpath);
-    const auto added = added_capabilities(sc, scpath);
+    const auto caps = capability_set(sc, scpath);
     const auto seccomp = seccomp_type(sc, scpath, pod_sc);
     if (privileged) {
         // "This pod is the host": no sandbox, every capability, like a privileged container.
@@ -133,15 +132,10 @@ SandboxResult add_sandbox(UnitSection &service, const json::object &pod_spec, co
         result.capabilities.assign(all_capabilities().begin(), all_capabilities().end());
         return result;
     }
-    result.capabilities = caps;
-    service.add("CapabilityBoundingSet", join(caps));
+    result.capabilities = caps.bounding;
+    service.add("CapabilityBoundingSet", join(caps.bounding));
     // Added capabilities reach non-root users too (containerd would give them only to root).
-    if (!added.empty()) {
-        std::vector<std::string> ambient;
-        for (const auto &c : added)
-            if (std::find(caps.begin(), caps.end(), c) != caps.end()) ambient.push_back(c);
-        if (!ambient.empty()) service.add("AmbientCapabilities", join(ambient));
-    }
+    if (!caps.added.empty()) service.add("AmbientCapabilities", join(caps.added));
     if (escalation != 1) service.add("NoNewPrivileges", "yes");
     // The host is the image: read-only everywhere except the pod's volumes and the package's
     // own StateDirectory=/ReadWritePaths= (systemd keeps those writable).
