@@ -28,7 +28,8 @@ PINNED="nodeName: $NODE"
 
 setup() {
   $KUBECTL create namespace "$NS" >/dev/null 2>&1 || true
-  wait_until 30 "service account" "k get serviceaccount default >/dev/null 2>&1"
+  # v1.20 admits pods only once the service account's token secret exists.
+  wait_until 30 "service account token" '[[ -n $(k get serviceaccount default -o "jsonpath={.secrets[0].name}" 2>/dev/null) ]]'
   [[ $(node systemctl is-active systemk) == active ]] || node systemctl start systemk
 }
 cleanup() { k delete pod --all --grace-period=1 --wait=false >/dev/null 2>&1 || true; }

@@ -22,7 +22,8 @@ phase_is() { [[ $(jp "pod/$1" '{.status.phase}' 2>/dev/null) == "$2" ]]; }
 waiting_reason() { jp "pod/$1" '{.status.containerStatuses[0].state.waiting.reason}' 2>/dev/null; }
 setup_ns() {
   $KUBECTL create namespace "$NS" >/dev/null 2>&1 || $KUBECTL get namespace "$NS" >/dev/null || fail "namespace $NS"
-  wait_until 30 "service account" 'k get serviceaccount default >/dev/null 2>&1'
+  # v1.20 admits pods only once the service account's token secret exists.
+  wait_until 30 "service account token" '[[ -n $(k get serviceaccount default -o "jsonpath={.secrets[0].name}" 2>/dev/null) ]]'
 }
 # Pins a pod to this case's node and tolerates systemk's taint.
 POD_PLACEMENT="nodeName: $NODE

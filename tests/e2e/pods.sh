@@ -41,7 +41,8 @@ cleanup_after_failure() {
 agent_restarted() { local pid; pid=$(main_pid systemk 2>/dev/null) && [[ $pid != "$1" && $(node systemctl is-active systemk) == active ]]; }
 
 setup_ns() { $KUBECTL create namespace "$NS" >/dev/null 2>&1 || true; wait_until 30 "service account" sa_exists; }
-sa_exists() { k get serviceaccount default >/dev/null 2>&1; }
+# v1.20 admits pods only once the service account's token secret exists.
+sa_exists() { [[ -n $(k get serviceaccount default -o 'jsonpath={.secrets[0].name}' 2>/dev/null) ]]; }
 
 case_examples_run() {
   setup_ns

@@ -29,7 +29,8 @@ pod_healthy() {
 ready_status() { $KUBECTL get node "$NODE" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true; }
 is_ready() { [[ $(ready_status) == True ]]; }
 ns_absent() { [[ $($KUBECTL get namespace "$1" -o name 2>&1) == *NotFound* ]]; }
-sa_exists() { $KUBECTL -n "$1" get serviceaccount default >/dev/null 2>&1; }
+# v1.20 admits pods only once the service account's token secret exists.
+sa_exists() { [[ -n $($KUBECTL -n "$1" get serviceaccount default -o 'jsonpath={.secrets[0].name}' 2>/dev/null) ]]; }
 agent_active() { [[ $(node systemctl is-active systemk) == active ]]; }
 
 # A fresh namespace (a previous run's may still be terminating).

@@ -22,7 +22,8 @@ jp() { k get "$1" -o "jsonpath=$2" 2>/dev/null || true; }
 TOLERATION='tolerations: [{key: virtual-kubelet.io/provider, operator: Equal, value: systemk, effect: NoSchedule}]'
 setup_ns() {
   $KUBECTL create namespace "$NS" >/dev/null 2>&1 || true
-  wait_until 30 "service account" 'k get serviceaccount default >/dev/null 2>&1'
+  # v1.20 admits pods only once the service account's token secret exists.
+  wait_until 30 "service account token" '[[ -n $(k get serviceaccount default -o "jsonpath={.secrets[0].name}" 2>/dev/null) ]]'
 }
 
 case_subpath_escape() {
