@@ -21,6 +21,7 @@
 #include "node/node_agent.h"
 #include "pods/reconciler.h"
 #include "systemd/unit_manager.h"
+#include "util/memory_trim.h"
 
 #ifndef SYSTEMK_VERSION
 #define SYSTEMK_VERSION "0.0.0"
@@ -159,6 +160,7 @@ int run_command(const std::vector<std::string> &raw_args) {
     }
     const auto state_dir = options.get_or("--state-dir", "/var/lib/systemk");
 
+    util::limit_malloc_arenas();  // before the first thread
     const double api_qps = positive_number(options, "--kube-api-qps", kube::ApiClient::kDefaultQps);
     const double api_burst = positive_number(options, "--kube-api-burst", kube::ApiClient::kDefaultBurst);
 
@@ -198,18 +200,23 @@ int run_command(const std::vector<std::string> &raw_args) {
                           std::filesystem::path(options.get_or("--keyfile", ""))})
         if (!p.empty()) node_context.private_paths.push_back(std::filesystem::absolute(p).string());
 
+    util::IdleMemoryTrimmer trimmer(io, std::chrono::seconds(5));
     kube::ObjectCache pods;
     kube::ReferencedObjects referenced(*client, io.get_executor());
     std::unique_ptr<pods::Reconciler> reconciler;
     if (unit_manager) {
         reconciler = std::make_unique<pods::Reconciler>(io, *client, *unit_manager, plugin_registry, node_context, pods,
                                                         referenced);
-        unit_manager->on_change([&](const std::string &unit) { reconciler->unit_changed(unit); });
+        unit_manager->on_change([&](const std::string &unit) {
+            trimmer.activity();
+            reconciler->unit_changed(unit);
+        });
         referenced.config_maps().set_listener([&](const std::string &key, const boost::json::object *) { reconciler->object_changed(key); });
         referenced.secrets().set_listener([&](const std::string &key, const boost::json::object *) { reconciler->object_changed(key); });
     }
     pods.set_listener([&](const std::string &key, const boost::json::object *pod) {
         referenced.update_pod(key, pod);
+        trimmer.activity();
         if (reconciler) reconciler->enqueue(key);
     });
     auto pod_informer = std::make_shared<kube::Informer>(
