@@ -39,7 +39,7 @@ boost::json::object cluster_info(const std::string &ca_pem, const BootstrapToken
                                    "    certificate-authority-data: " + systemk::kube::base64_encode(ca_pem) +
                                    "\n    server: https://10.0.0.1:6443\n";
     const auto header = base64url_encode(R"({"alg":"HS256","kid":")" + signer.id + R"("})");
-    const auto sig = base64url_encode(hmac_sha256(signer.full(), header + "." + base64url_encode(kubeconfig)));
+    const auto sig = base64url_encode(hmac_sha256(signer.secret, header + "." + base64url_encode(kubeconfig)));
     return {{"data", {{"kubeconfig", kubeconfig}, {"jws-kubeconfig-" + signer.id, header + ".." + sig}}}};
 }
 

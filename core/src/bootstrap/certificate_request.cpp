@@ -11,6 +11,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "bootstrap/cluster_info.h"
+#include "bootstrap/pki.h"
 #include "kube/kubeconfig.h"
 
 namespace systemk::bootstrap {
@@ -96,6 +97,10 @@ asio::awaitable<std::string> request_certificate(kube::ApiClient &client, const 
                 throw JoinError("signing the CertificateSigningRequest " + name + " failed (" + failed->first +
                                 (failed->second.empty() ? "" : ": " + failed->second) + ")");
             if (auto cert = issued_certificate(csr); !cert.empty()) {
+                if (certificate_validity(cert).not_after <= std::chrono::system_clock::now())
+                    throw JoinError("the CertificateSigningRequest " + name +
+                                    " was signed with a certificate that has already expired: kube-controller-manager's "
+                                    "--cluster-signing-duration must be longer than the 5 minutes it backdates certificates");
                 spdlog::info("certificate signing request {} approved and signed after {} ms", name,
                              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count());
                 co_return cert;

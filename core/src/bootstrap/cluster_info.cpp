@@ -88,7 +88,8 @@ ClusterInfo verify_cluster_info(const boost::json::object &config_map, const Boo
     const auto *alg = (!ec && header.is_object()) ? header.get_object().if_contains("alg") : nullptr;
     if (!alg || !alg->is_string() || alg->get_string() != "HS256")
         throw JoinError("cluster-info is signed with an unexpected algorithm (want HS256)");
-    const auto expected = hmac_sha256(token.full(), header_b64 + "." + base64url_encode(*kubeconfig));
+    // bootstrapsigner's key is the token's secret half (k8s.io/cluster-bootstrap's detached JWS).
+    const auto expected = hmac_sha256(token.secret, header_b64 + "." + base64url_encode(*kubeconfig));
     const auto given = base64url_decode(jws->substr(last + 1));
     if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0)
         throw JoinError("cluster-info's signature does not match the bootstrap token: a wrong token secret, or "
