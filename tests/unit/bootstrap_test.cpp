@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "bootstrap/client_rotation.h"
+#include "bootstrap/certificate_rotation.h"
 #include "bootstrap/cluster_info.h"
 #include "bootstrap/credentials.h"
 #include "bootstrap/join.h"
@@ -158,7 +158,7 @@ TEST(Credentials, WrittenPrivateAndUsableThenRefusedWhenMismatched) {
     // The test certificate lives one day: with a two-day margin it counts as expiring.
     EXPECT_FALSE(credentials_usable(paths.kubeconfig, std::chrono::hours(48), why));
     // A key that is not the certificate's is refused before anything is replaced.
-    EXPECT_THROW(replace_client_pem(paths.client_pem, cert, slurp(pki.dir / "ca.key")), PkiError);
+    EXPECT_THROW(write_certificate_and_key(paths.client_pem, cert, slurp(pki.dir / "ca.key")), PkiError);
     EXPECT_TRUE(credentials_usable(paths.kubeconfig, std::chrono::seconds(60), why)) << why;
     EXPECT_FALSE(credentials_usable(state / "missing", std::chrono::seconds(60), why));
 }

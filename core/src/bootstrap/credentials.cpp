@@ -14,14 +14,14 @@ CredentialPaths credential_paths(const std::filesystem::path &state_dir) {
     return {state_dir / "pki" / "kubeconfig", state_dir / "pki" / "client-current.pem"};
 }
 
-void replace_client_pem(const std::filesystem::path &client_pem, const std::string &cert_pem, const std::string &key_pem) {
+void write_certificate_and_key(const std::filesystem::path &pem, const std::string &cert_pem, const std::string &key_pem) {
     if (!key_matches_certificate(key_pem, cert_pem)) throw PkiError("the issued certificate does not match the key");
-    util::write_private_file(client_pem, cert_pem + (cert_pem.ends_with('\n') ? "" : "\n") + key_pem);
+    util::write_private_file(pem, cert_pem + (cert_pem.ends_with('\n') ? "" : "\n") + key_pem);
 }
 
 void write_node_credentials(const CredentialPaths &paths, const std::string &server, const std::string &ca_pem,
                             const std::string &cert_pem, const std::string &key_pem) {
-    replace_client_pem(paths.client_pem, cert_pem, key_pem);
+    write_certificate_and_key(paths.client_pem, cert_pem, key_pem);
     // JSON is YAML: no quoting rules of our own for the server URL or the paths.
     boost::json::object cluster{{"server", server}};
     if (!ca_pem.empty()) cluster["certificate-authority-data"] = kube::base64_encode(ca_pem);  // else the system's CAs

@@ -17,8 +17,8 @@ CredentialPaths credential_paths(const std::filesystem::path &state_dir);
 // Writes the client PEM and a kubeconfig for `server` trusting `ca_pem`.
 void write_node_credentials(const CredentialPaths &paths, const std::string &server, const std::string &ca_pem,
                             const std::string &cert_pem, const std::string &key_pem);
-// Rotation: only the client PEM changes.
-void replace_client_pem(const std::filesystem::path &client_pem, const std::string &cert_pem, const std::string &key_pem);
+// Certificate and key into one file (rotation: only this file changes).
+void write_certificate_and_key(const std::filesystem::path &pem, const std::string &cert_pem, const std::string &key_pem);
 
 // The kubeconfig loads, has a client certificate and key that belong together, and the
 // certificate is valid for at least `margin` more. Never throws; `why` says what is not usable.

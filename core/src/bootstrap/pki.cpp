@@ -127,6 +127,11 @@ std::string hmac_sha256(const std::string &key, const std::string &data) {
     return std::string(reinterpret_cast<const char *>(out), len);
 }
 
+bool is_self_signed(const std::string &cert_pem) {
+    const auto cert = read_cert(cert_pem);
+    return X509_NAME_cmp(X509_get_subject_name(cert.get()), X509_get_issuer_name(cert.get())) == 0;
+}
+
 bool key_matches_certificate(const std::string &key_pem, const std::string &cert_pem) {
     try {
         const auto key = read_key(key_pem);

@@ -37,6 +37,9 @@ std::string public_key_pin(const std::string &cert_pem);
 // HMAC-SHA256 (raw bytes).
 std::string hmac_sha256(const std::string &key, const std::string &data);
 
+// True when the first certificate in `cert_pem` names itself as its issuer (a placeholder).
+bool is_self_signed(const std::string &cert_pem);
+
 // True when `key_pem` is the private key of the first certificate in `cert_pem`.
 bool key_matches_certificate(const std::string &key_pem, const std::string &cert_pem);
 

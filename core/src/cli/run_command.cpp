@@ -22,7 +22,7 @@
 #include "pods/reconciler.h"
 #include "systemd/unit_manager.h"
 #include "util/memory_trim.h"
-#include "bootstrap/client_rotation.h"
+#include "bootstrap/certificate_rotation.h"
 #include "bootstrap/credentials.h"
 #include "bootstrap/join.h"
 
@@ -231,11 +231,11 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
         spdlog::error("bad kubeconfig: {}", e.what());
         return 1;
     }
-    std::unique_ptr<bootstrap::ClientCertificateRotator> rotator;
+    std::unique_ptr<bootstrap::CertificateRotator> rotator;
     if (obtained_credentials || options.flag("--rotate-certificates")) {
         if (!kubeconfig.client_cert_file.empty() && kubeconfig.client_cert_file == kubeconfig.client_key_file) {
-            rotator = std::make_unique<bootstrap::ClientCertificateRotator>(io, *client, kubeconfig.client_cert_file,
-                                                                            settings.name);
+            rotator = std::make_unique<bootstrap::CertificateRotator>(
+                io, *client, bootstrap::client_certificate(kubeconfig.client_cert_file, settings.name, *client));
             rotator->start();
         } else {
             spdlog::warn("certificate rotation needs the client certificate and key in one file, as systemk join "

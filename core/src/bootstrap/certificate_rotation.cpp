@@ -1,4 +1,4 @@
-#include "bootstrap/client_rotation.h"
+#include "bootstrap/certificate_rotation.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete for some coroutine frames (see reconciler.cpp).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -44,29 +44,32 @@ std::chrono::system_clock::time_point rotation_time(const Validity &v, double ji
     return v.not_before + lifetime / 1000 * permille;
 }
 
-ClientCertificateRotator::ClientCertificateRotator(asio::io_context &io, kube::ApiClient &client,
-                                                   std::filesystem::path client_pem, std::string node_name)
-    : io_(io), client_(client), client_pem_(std::move(client_pem)), node_name_(std::move(node_name)) {}
+CertificateRotator::CertificateRotator(asio::io_context &io, kube::ApiClient &client, RotatedCertificate cert)
+    : io_(io), client_(client), cert_(std::move(cert)) {}
 
-ClientCertificateRotator::~ClientCertificateRotator() { *alive_ = false; }
+CertificateRotator::~CertificateRotator() { *alive_ = false; }
 
-void ClientCertificateRotator::start() { asio::co_spawn(io_, loop(), asio::detached); }
+void CertificateRotator::start() { asio::co_spawn(io_, loop(), asio::detached); }
 
-asio::awaitable<void> ClientCertificateRotator::loop() {
+asio::awaitable<void> CertificateRotator::loop() {
     auto alive = alive_;
     std::mt19937 rng{std::random_device{}()};
     asio::steady_timer timer(io_);
     auto retry = 30s;
     while (*alive) {
         Validity validity;
+        bool placeholder = false;
         try {
-            validity = certificate_validity(read_text(client_pem_));
+            const auto pem = read_text(cert_.pem);
+            validity = certificate_validity(pem);
+            placeholder = cert_.renew_now && cert_.renew_now(pem);
         } catch (const std::exception &e) {
-            spdlog::error("client certificate {} unreadable ({}); certificate rotation stops", client_pem_.string(), e.what());
+            spdlog::error("{} {} unreadable ({}); its rotation stops", cert_.what, cert_.pem.string(), e.what());
             co_return;
         }
-        const auto when = rotation_time(validity, std::uniform_real_distribution<double>(0, 1)(rng));
-        spdlog::info("client certificate valid for {} s more; renewing in {} s", seconds_until(validity.not_after),
+        const auto when = placeholder ? std::chrono::system_clock::now()
+                                      : rotation_time(validity, std::uniform_real_distribution<double>(0, 1)(rng));
+        spdlog::info("{} valid for {} s more; renewing in {} s", cert_.what, seconds_until(validity.not_after),
                      std::max(0LL, seconds_until(when)));
         // Waits in steps of at most an hour, so that a changed wall clock is noticed.
         while (*alive && std::chrono::system_clock::now() < when) {
@@ -83,7 +86,7 @@ asio::awaitable<void> ClientCertificateRotator::loop() {
             failure = e.what();
         }
         if (!failure.empty()) {
-            spdlog::warn("renewing the client certificate failed: {}; retrying in {} s (current one valid {} s more)", failure,
+            spdlog::warn("renewing the {} failed: {}; retrying in {} s (current one valid {} s more)", cert_.what, failure,
                          retry.count(), seconds_until(validity.not_after));
             timer.expires_after(retry);
             co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -92,16 +95,41 @@ asio::awaitable<void> ClientCertificateRotator::loop() {
     }
 }
 
-asio::awaitable<void> ClientCertificateRotator::rotate_once() {
+asio::awaitable<void> CertificateRotator::rotate_once() {
     const auto key = generate_private_key_pem();
     CertificateRequest req;
-    req.csr_pem = client_csr_pem(key, node_name_);
-    req.signer = kClientSigner;
-    req.usages = kClientUsages;
+    req.csr_pem = make_csr_pem(key, cert_.subject());
+    req.signer = cert_.signer;
+    req.usages = cert_.usages;
     const auto cert = co_await request_certificate(client_, req);
-    replace_client_pem(client_pem_, cert, key);
-    client_.reload_client_certificate_now();
-    spdlog::info("client certificate renewed; valid for {} s", seconds_until(certificate_validity(cert).not_after));
+    write_certificate_and_key(cert_.pem, cert, key);
+    if (cert_.renewed) cert_.renewed();
+    spdlog::info("{} renewed; valid for {} s", cert_.what, seconds_until(certificate_validity(cert).not_after));
+}
+
+RotatedCertificate client_certificate(std::filesystem::path pem, std::string node_name, kube::ApiClient &client) {
+    RotatedCertificate c;
+    c.what = "client certificate";
+    c.pem = std::move(pem);
+    c.signer = kClientSigner;
+    c.usages = kClientUsages;
+    c.subject = [name = std::move(node_name)] { return CsrSubject{"system:node:" + name, {"system:nodes"}, {}, {}}; };
+    c.renewed = [&client] { client.reload_client_certificate_now(); };
+    return c;
+}
+
+RotatedCertificate serving_certificate(std::filesystem::path pem, std::string node_name, std::vector<std::string> dns_names,
+                                       std::vector<std::string> ip_addresses) {
+    RotatedCertificate c;
+    c.what = "serving certificate";
+    c.pem = std::move(pem);
+    c.signer = "kubernetes.io/kubelet-serving";
+    c.usages = {"digital signature", "key encipherment", "server auth"};
+    c.subject = [name = std::move(node_name), dns = std::move(dns_names), ips = std::move(ip_addresses)] {
+        return CsrSubject{"system:node:" + name, {"system:nodes"}, dns, ips};
+    };
+    c.renew_now = [](const std::string &cert_pem) { return is_self_signed(cert_pem); };
+    return c;
 }
 
 }  // namespace systemk::bootstrap
