@@ -1,9 +1,6 @@
 #include "bootstrap/certificate_request.h"
 
-// GCC 12 reports a false -Wmismatched-new-delete for some coroutine frames (see reconciler.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "util/gcc12_coroutines.h"
 
 #include <spdlog/spdlog.h>
 
