@@ -150,15 +150,22 @@ TEST(Credentials, WrittenPrivateAndUsableThenRefusedWhenMismatched) {
     EXPECT_EQ(fs::status(paths.client_pem).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
     EXPECT_EQ(fs::status(paths.client_pem.parent_path()).permissions() & fs::perms::all, fs::perms::owner_all);
     std::string why;
-    EXPECT_TRUE(credentials_usable(paths.kubeconfig, std::chrono::seconds(60), why)) << why;
+    EXPECT_TRUE(credentials_usable(paths.kubeconfig, std::chrono::seconds(60), "localhost", {}, why)) << why;
+    EXPECT_TRUE(credentials_usable(paths.kubeconfig, std::chrono::seconds(60), "localhost", {public_key_pin(pki.ca())}, why))
+        << why;
+    // Another node's certificate, or another cluster's CA: not reused.
+    EXPECT_FALSE(credentials_usable(paths.kubeconfig, std::chrono::seconds(60), "system:node:other", {}, why));
+    EXPECT_NE(why.find("system:node:other"), std::string::npos) << why;
+    EXPECT_FALSE(credentials_usable(paths.kubeconfig, std::chrono::seconds(60), "localhost",
+                                    {"sha256:" + std::string(64, '0')}, why));
     const auto kc = systemk::kube::load_kubeconfig(paths.kubeconfig);
     EXPECT_EQ(kc.ca_pem, pki.ca());
     EXPECT_EQ(kc.client_cert_file, paths.client_pem);
     EXPECT_EQ(kc.client_key_file, paths.client_pem);
     // The test certificate lives one day: with a two-day margin it counts as expiring.
-    EXPECT_FALSE(credentials_usable(paths.kubeconfig, std::chrono::hours(48), why));
+    EXPECT_FALSE(credentials_usable(paths.kubeconfig, std::chrono::hours(48), "localhost", {}, why));
     // A key that is not the certificate's is refused before anything is replaced.
     EXPECT_THROW(write_certificate_and_key(paths.client_pem, cert, slurp(pki.dir / "ca.key")), PkiError);
-    EXPECT_TRUE(credentials_usable(paths.kubeconfig, std::chrono::seconds(60), why)) << why;
-    EXPECT_FALSE(credentials_usable(state / "missing", std::chrono::seconds(60), why));
+    EXPECT_TRUE(credentials_usable(paths.kubeconfig, std::chrono::seconds(60), "localhost", {}, why)) << why;
+    EXPECT_FALSE(credentials_usable(state / "missing", std::chrono::seconds(60), "localhost", {}, why));
 }

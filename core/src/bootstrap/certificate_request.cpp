@@ -59,10 +59,13 @@ std::string issued_certificate(const boost::json::object &csr) {
 asio::awaitable<std::string> request_certificate(kube::ApiClient &client, const CertificateRequest &req) {
     boost::json::array usages;
     for (const auto &u : req.usages) usages.emplace_back(u);
+    boost::json::object metadata;
+    if (req.name.empty()) metadata["generateName"] = req.name_prefix;
+    else metadata["name"] = req.name;
     const boost::json::object body{
         {"apiVersion", "certificates.k8s.io/v1"},
         {"kind", "CertificateSigningRequest"},
-        {"metadata", {{"generateName", req.name_prefix}}},
+        {"metadata", metadata},
         {"spec", {{"request", kube::base64_encode(req.csr_pem)}, {"signerName", req.signer}, {"usages", usages}}},
     };
     const auto created = co_await client.request(kube::http::verb::post, kCollection, boost::json::serialize(body));
@@ -73,9 +76,15 @@ asio::awaitable<std::string> request_certificate(kube::ApiClient &client, const 
         throw JoinError("not allowed to create a CertificateSigningRequest (403: " + status_message(created) +
                         "); bind the group system:bootstrappers to the ClusterRole system:node-bootstrapper");
     if (created.status == 404) throw JoinError("this API server has no certificates.k8s.io/v1 (Kubernetes 1.19 or newer is needed)");
-    if (!created.ok()) throw JoinError("creating the CertificateSigningRequest failed: " + status_message(created));
-    const auto name = std::string(created.json().at("metadata").at("name").as_string());
-    spdlog::info("certificate signing request {} created (signer {}); waiting for approval", name, req.signer);
+    std::string name = req.name;
+    if (created.status == 409 && !name.empty()) {
+        spdlog::info("certificate signing request {} exists from an earlier start; waiting for it", name);
+    } else if (!created.ok()) {
+        throw JoinError("creating the CertificateSigningRequest failed: " + status_message(created));
+    } else {
+        name = std::string(created.json().at("metadata").at("name").as_string());
+        spdlog::info("certificate signing request {} created (signer {}); waiting for approval", name, req.signer);
+    }
 
     asio::steady_timer timer(co_await asio::this_coro::executor);
     const auto began = Clock::now();
@@ -85,6 +94,9 @@ asio::awaitable<std::string> request_certificate(kube::ApiClient &client, const 
     for (;;) {
         const auto res = co_await client.request(kube::http::verb::get, std::string(kCollection) + "/" + name);
         if (res.status == 404) throw JoinError("the CertificateSigningRequest " + name + " was deleted before it was signed");
+        if (res.status == 401 || res.status == 403)
+            throw JoinError("reading the CertificateSigningRequest " + name + " was refused (HTTP " + std::to_string(res.status) +
+                            "): the credentials expired or were revoked while it waited");
         if (res.ok()) {
             const auto csr = res.json().as_object();
             if (const auto denied = condition(csr, "Denied"))
@@ -114,6 +126,9 @@ asio::awaitable<std::string> request_certificate(kube::ApiClient &client, const 
             spdlog::warn("certificate signing request {} is approved but not signed yet: {}", name, signer_hint);
             warned_signer = true;
         }
+        if (!approved_at && req.approval_timeout.count() > 0 && now - began > req.approval_timeout)
+            throw JoinError("the CertificateSigningRequest " + name + " was not approved within " +
+                            std::to_string(req.approval_timeout.count()) + " s (kubectl certificate approve " + name + ")");
         if (!approved_at && now >= next_reminder) {
             spdlog::warn("certificate signing request {} still waits for approval: kubectl certificate approve {}", name, name);
             next_reminder = now + std::chrono::seconds(60);

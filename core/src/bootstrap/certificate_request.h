@@ -16,7 +16,10 @@ struct CertificateRequest {
     std::string csr_pem;
     std::string signer;               // kubernetes.io/kube-apiserver-client-kubelet, …/kubelet-serving
     std::vector<std::string> usages;  // "digital signature", "key encipherment", "client auth"
-    std::string name_prefix = "node-csr-";
+    std::string name_prefix = "node-csr-";  // generateName, unless `name` is set
+    std::string name;  // a fixed name: a restart finds its own request again (409 → read it)
+    // Not approved by then: a JoinError (0: wait as long as it takes, reminding in the log).
+    std::chrono::seconds approval_timeout{0};
     // Approved but no certificate after this long: the signer is missing (a JoinError).
     std::chrono::seconds signing_timeout{120};
     std::chrono::milliseconds poll_every{1000};

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <random>
 
 #include "bootstrap/certificate_request.h"
@@ -53,52 +54,69 @@ asio::awaitable<void> CertificateRotator::loop() {
     std::mt19937 rng{std::random_device{}()};
     asio::steady_timer timer(io_);
     auto retry = 30s;
+    std::optional<Validity> planned_for;  // the certificate `when` was chosen for
+    std::chrono::system_clock::time_point when;
     while (*alive) {
-        Validity validity;
+        std::string failure;
+        Validity validity{};
         bool placeholder = false;
         try {
             const auto pem = read_text(cert_.pem);
             validity = certificate_validity(pem);
             placeholder = cert_.renew_now && cert_.renew_now(pem);
         } catch (const std::exception &e) {
-            spdlog::error("{} {} unreadable ({}); its rotation stops", cert_.what, cert_.pem.string(), e.what());
+            failure = std::string("cannot read ") + cert_.pem.string() + ": " + e.what();
+        }
+        if (failure.empty()) {
+            // One renewal time per certificate: retries after a failure do not draw a new one.
+            const bool same = planned_for && planned_for->not_after == validity.not_after &&
+                              planned_for->not_before == validity.not_before;
+            if (!same) {
+                when = placeholder ? std::chrono::system_clock::now()
+                                   : rotation_time(validity, std::uniform_real_distribution<double>(0, 1)(rng));
+                planned_for = validity;
+                spdlog::info("{} valid for {} s more; renewing in {} s", cert_.what, seconds_until(validity.not_after),
+                             std::max(0LL, seconds_until(when)));
+            }
+            // Waits in steps of at most an hour, so that a changed wall clock is noticed.
+            while (*alive && std::chrono::system_clock::now() < when) {
+                timer.expires_after(std::min<std::chrono::system_clock::duration>(when - std::chrono::system_clock::now(), 1h));
+                co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            if (!*alive) co_return;
+            // No co_await in a handler: the failure is taken out first.
+            try {
+                co_await rotate_once();
+                retry = 30s;
+                continue;
+            } catch (const std::exception &e) {
+                failure = e.what();
+            }
+        }
+        const bool expired = planned_for && std::chrono::system_clock::now() >= planned_for->not_after;
+        spdlog::warn("renewing the {} failed: {}; retrying in {} s{}", cert_.what, failure, retry.count(),
+                     expired ? " (it has expired)" : "");
+        if (expired && cert_.expired) {
+            cert_.expired();
             co_return;
         }
-        const auto when = placeholder ? std::chrono::system_clock::now()
-                                      : rotation_time(validity, std::uniform_real_distribution<double>(0, 1)(rng));
-        spdlog::info("{} valid for {} s more; renewing in {} s", cert_.what, seconds_until(validity.not_after),
-                     std::max(0LL, seconds_until(when)));
-        // Waits in steps of at most an hour, so that a changed wall clock is noticed.
-        while (*alive && std::chrono::system_clock::now() < when) {
-            timer.expires_after(std::min<std::chrono::system_clock::duration>(when - std::chrono::system_clock::now(), 1h));
-            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        }
-        if (!*alive) co_return;
-        // No co_await in a handler: the failure is taken out first.
-        std::string failure;
-        try {
-            co_await rotate_once();
-            retry = 30s;
-        } catch (const std::exception &e) {
-            failure = e.what();
-        }
-        if (!failure.empty()) {
-            spdlog::warn("renewing the {} failed: {}; retrying in {} s (current one valid {} s more)", cert_.what, failure,
-                         retry.count(), seconds_until(validity.not_after));
-            timer.expires_after(retry);
-            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-            retry = std::min<std::chrono::seconds>(retry * 2, 5min);
-        }
+        timer.expires_after(retry);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        retry = std::min<std::chrono::seconds>(retry * 2, 5min);
     }
 }
 
 asio::awaitable<void> CertificateRotator::rotate_once() {
     const auto key = generate_private_key_pem();
+    const auto subject = cert_.subject();
+    const auto req_subject_cn = subject.common_name;
     CertificateRequest req;
-    req.csr_pem = make_csr_pem(key, cert_.subject());
+    req.csr_pem = make_csr_pem(key, subject);
     req.signer = cert_.signer;
     req.usages = cert_.usages;
     const auto cert = co_await request_certificate(client_, req);
+    if (certificate_common_name(cert) != req_subject_cn)
+        throw PkiError("the issued certificate is for '" + certificate_common_name(cert) + "', not " + req_subject_cn);
     write_certificate_and_key(cert_.pem, cert, key);
     if (cert_.renewed) cert_.renewed();
     spdlog::info("{} renewed; valid for {} s", cert_.what, seconds_until(certificate_validity(cert).not_after));

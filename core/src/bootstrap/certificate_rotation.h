@@ -30,6 +30,9 @@ struct RotatedCertificate {
     std::function<CsrSubject()> subject;  // asked at each renewal: addresses may have changed
     std::function<bool(const std::string &cert_pem)> renew_now;  // optional: a placeholder
     std::function<void()> renewed;                              // optional: tell the users
+    // Optional: renewal failed and the certificate has expired (the agent exits for systemd to
+    // restart it, and a bootstrap credential can start over).
+    std::function<void()> expired;
 };
 
 class CertificateRotator {

@@ -69,6 +69,10 @@ std::string parse_ca_pin(const std::string &text) {
     return pin;
 }
 
+bool cluster_info_signed_for(const boost::json::object &config_map, const BootstrapToken &token) {
+    return data_entry(config_map, "jws-kubeconfig-" + token.id).has_value();
+}
+
 ClusterInfo verify_cluster_info(const boost::json::object &config_map, const BootstrapToken &token,
                                 const std::vector<std::string> &ca_pins) {
     const auto kubeconfig = data_entry(config_map, "kubeconfig");
@@ -105,14 +109,18 @@ ClusterInfo verify_cluster_info(const boost::json::object &config_map, const Boo
         throw JoinError("cluster-info's kubeconfig is not readable");
     }
     if (info.ca_pem.empty()) throw JoinError("cluster-info's kubeconfig has no certificate-authority-data");
-    std::string pin;
+    // As kubeadm: the bundle is trusted when any of its certificates has a pinned key.
+    std::vector<std::string> pins;
     try {
-        pin = public_key_pin(info.ca_pem);
+        pins = public_key_pins(info.ca_pem);
     } catch (const PkiError &e) {
         throw JoinError(std::string("cluster-info's CA: ") + e.what());
     }
-    if (std::find(ca_pins.begin(), ca_pins.end(), pin) == ca_pins.end())
-        throw JoinError("the cluster's CA has public key hash " + pin +
+    const bool pinned = std::any_of(pins.begin(), pins.end(), [&](const std::string &p) {
+        return std::find(ca_pins.begin(), ca_pins.end(), p) != ca_pins.end();
+    });
+    if (!pinned)
+        throw JoinError("the cluster's CA has public key hash " + (pins.empty() ? std::string("(none)") : pins.front()) +
                         ", which is not the --ca-cert-hash given; refusing to trust it (no credential was sent)");
     return info;
 }

@@ -36,6 +36,9 @@ struct ClusterInfo {
 ClusterInfo verify_cluster_info(const boost::json::object &config_map, const BootstrapToken &token,
                                 const std::vector<std::string> &ca_pins);
 
+// Whether bootstrapsigner has signed cluster-info for this token (yet).
+bool cluster_info_signed_for(const boost::json::object &config_map, const BootstrapToken &token);
+
 std::string base64url_encode(const std::string &bytes);
 std::string base64url_decode(const std::string &text);  // throws JoinError
 

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "bootstrap/pki.h"
@@ -11,7 +12,7 @@
 namespace systemk::bootstrap {
 
 CredentialPaths credential_paths(const std::filesystem::path &state_dir) {
-    return {state_dir / "pki" / "kubeconfig", state_dir / "pki" / "client-current.pem"};
+    return {state_dir / "pki" / "kubeconfig", state_dir / "pki" / "client-current.pem", state_dir / "pki" / "client-pending.key"};
 }
 
 void write_certificate_and_key(const std::filesystem::path &pem, const std::string &cert_pem, const std::string &key_pem) {
@@ -21,6 +22,9 @@ void write_certificate_and_key(const std::filesystem::path &pem, const std::stri
 
 void write_node_credentials(const CredentialPaths &paths, const std::string &server, const std::string &ca_pem,
                             const std::string &cert_pem, const std::string &key_pem) {
+    // The key's directory is the owner's alone, also when it existed before.
+    std::filesystem::create_directories(paths.client_pem.parent_path());
+    std::filesystem::permissions(paths.client_pem.parent_path(), std::filesystem::perms::owner_all);
     write_certificate_and_key(paths.client_pem, cert_pem, key_pem);
     // JSON is YAML: no quoting rules of our own for the server URL or the paths.
     boost::json::object cluster{{"server", server}};
@@ -38,7 +42,8 @@ void write_node_credentials(const CredentialPaths &paths, const std::string &ser
     util::write_private_file(paths.kubeconfig, boost::json::serialize(kc) + "\n");
 }
 
-bool credentials_usable(const std::filesystem::path &kubeconfig, std::chrono::seconds margin, std::string &why) {
+bool credentials_usable(const std::filesystem::path &kubeconfig, std::chrono::seconds margin, const std::string &common_name,
+                        const std::vector<std::string> &ca_pins, std::string &why) {
     std::error_code ec;
     if (!std::filesystem::exists(kubeconfig, ec)) {
         why = kubeconfig.string() + " does not exist";
@@ -55,8 +60,22 @@ bool credentials_usable(const std::filesystem::path &kubeconfig, std::chrono::se
             return false;
         }
         if (certificate_validity(kc.client_cert_pem).not_after < std::chrono::system_clock::now() + margin) {
-            why = "the client certificate in " + kubeconfig.string() + " has expired";
+            why = "the client certificate in " + kubeconfig.string() + " has expired or is about to";
             return false;
+        }
+        if (const auto cn = certificate_common_name(kc.client_cert_pem); cn != common_name) {
+            why = "the client certificate in " + kubeconfig.string() + " is for '" + cn + "', not " + common_name;
+            return false;
+        }
+        if (!ca_pins.empty()) {
+            const auto pins = kc.ca_pem.empty() ? std::vector<std::string>{} : public_key_pins(kc.ca_pem);
+            const bool pinned = std::any_of(pins.begin(), pins.end(), [&](const std::string &p) {
+                return std::find(ca_pins.begin(), ca_pins.end(), p) != ca_pins.end();
+            });
+            if (!pinned) {
+                why = kubeconfig.string() + " trusts another cluster's CA than --ca-cert-hash names";
+                return false;
+            }
         }
         return true;
     } catch (const std::exception &e) {

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace systemk::bootstrap {
 
 struct CredentialPaths {
     std::filesystem::path kubeconfig;  // <state>/pki/kubeconfig
     std::filesystem::path client_pem;  // <state>/pki/client-current.pem (certificate + key)
+    std::filesystem::path pending_key; // <state>/pki/client-pending.key, while a CSR waits
 };
 CredentialPaths credential_paths(const std::filesystem::path &state_dir);
 
@@ -20,8 +22,10 @@ void write_node_credentials(const CredentialPaths &paths, const std::string &ser
 // Certificate and key into one file (rotation: only this file changes).
 void write_certificate_and_key(const std::filesystem::path &pem, const std::string &cert_pem, const std::string &key_pem);
 
-// The kubeconfig loads, has a client certificate and key that belong together, and the
-// certificate is valid for at least `margin` more. Never throws; `why` says what is not usable.
-bool credentials_usable(const std::filesystem::path &kubeconfig, std::chrono::seconds margin, std::string &why);
+// The kubeconfig loads, has a client certificate for `common_name` with its key, valid for at
+// least `margin` more, and (when `ca_pins` are given) trusts a CA with one of those pins.
+// Never throws; `why` says what is not usable.
+bool credentials_usable(const std::filesystem::path &kubeconfig, std::chrono::seconds margin, const std::string &common_name,
+                        const std::vector<std::string> &ca_pins, std::string &why);
 
 }  // namespace systemk::bootstrap

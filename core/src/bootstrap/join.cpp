@@ -11,28 +11,34 @@
 #include "bootstrap/credentials.h"
 #include "bootstrap/pki.h"
 #include "kube/api_client.h"
+#include "util/private_file.h"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <fstream>
 
 namespace systemk::bootstrap {
 namespace {
 
 namespace asio = boost::asio;
+constexpr auto kDiscoveryTimeout = std::chrono::minutes(5);
 
 kube::Kubeconfig anonymous_unverified(const std::string &server) {
     kube::Kubeconfig kc;
-    kc.server = server;
+    kc.server = server;  // normalised by the CLI (host:port gets https://)
     kube::split_server_url(server, kc.host, kc.port);
     kc.insecure_skip_tls_verify = true;  // nothing is trusted from this connection until verified
     kc.source = "--server";
     return kc;
 }
 
-asio::awaitable<ClusterInfo> discover(const JoinSettings &s) {
-    kube::ApiClient anonymous(co_await asio::this_coro::executor, anonymous_unverified(s.server));
+// One anonymous read of cluster-info; JoinError for answers that waiting cannot change.
+asio::awaitable<boost::json::object> fetch_cluster_info(kube::ApiClient &anonymous, const std::string &server) {
     kube::ApiResponse res;
     try {
         res = co_await anonymous.request(kube::http::verb::get, "/api/v1/namespaces/kube-public/configmaps/cluster-info");
     } catch (const kube::ApiError &e) {
-        throw JoinError(std::string("cannot reach ") + s.server + ": " + e.what());
+        throw JoinError("cannot reach " + server + ": " + e.what());
     }
     if (res.status == 401 || res.status == 403)
         throw JoinError("the API server refuses anonymous reads of kube-public/cluster-info (HTTP " + std::to_string(res.status) +
@@ -40,15 +46,42 @@ asio::awaitable<ClusterInfo> discover(const JoinSettings &s) {
                         "system:anonymous get configmaps/cluster-info (kubeadm creates both)");
     if (res.status == 404) throw JoinError("the cluster publishes no kube-public/cluster-info configMap (kubeadm creates it)");
     if (!res.ok()) throw JoinError("reading kube-public/cluster-info failed with HTTP " + std::to_string(res.status));
-    boost::json::object cm;
     try {
-        cm = res.json().as_object();
+        co_return res.json().as_object();
     } catch (const std::exception &) {
         throw JoinError("kube-public/cluster-info is not a configMap");
     }
-    auto info = verify_cluster_info(cm, *s.token, s.ca_pins);
-    spdlog::info("cluster-info verified: signed for token {}, CA pinned (server {})", s.token->id, info.server);
-    co_return info;
+}
+
+asio::awaitable<ClusterInfo> discover(const JoinSettings &s) {
+    kube::ApiClient anonymous(co_await asio::this_coro::executor, anonymous_unverified(s.server));
+    // bootstrapsigner signs cluster-info for a new token a little after the token exists:
+    // wait for the signature like kubeadm does, for a bounded time.
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto give_up = std::chrono::steady_clock::now() + kDiscoveryTimeout;
+    for (;;) {
+        const auto cm = co_await fetch_cluster_info(anonymous, s.server);
+        if (cluster_info_signed_for(cm, *s.token) || std::chrono::steady_clock::now() > give_up) {
+            auto info = verify_cluster_info(cm, *s.token, s.ca_pins);
+            spdlog::info("cluster-info verified: signed for token {}, CA pinned (server {})", s.token->id, info.server);
+            co_return info;
+        }
+        spdlog::info("cluster-info is not signed for token {} yet; waiting", s.token->id);
+        timer.expires_after(std::chrono::seconds(5));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+}
+
+std::string pending_key(const CredentialPaths &paths) {
+    std::ifstream in(paths.pending_key);
+    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!key.empty() && is_private_key(key)) {
+        spdlog::info("reusing the key of the certificate request still pending from an earlier start");
+        return key;
+    }
+    key = generate_private_key_pem();
+    util::write_private_file(paths.pending_key, key);
+    return key;
 }
 
 asio::awaitable<std::filesystem::path> join(const JoinSettings &s) {
@@ -57,7 +90,9 @@ asio::awaitable<std::filesystem::path> join(const JoinSettings &s) {
     std::string ca_pem;
     if (s.token) {
         const auto info = co_await discover(s);
-        server = s.server;
+        // As kubeadm: the endpoint the cluster publishes (a load balancer for an HA control
+        // plane), else the one we were given.
+        server = info.server.empty() ? s.server : info.server;
         ca_pem = info.ca_pem;
         creds.server = server;
         kube::split_server_url(server, creds.host, creds.port);
@@ -70,24 +105,36 @@ asio::awaitable<std::filesystem::path> join(const JoinSettings &s) {
         } catch (const kube::KubeconfigError &e) {
             throw JoinError(std::string("bootstrap kubeconfig: ") + e.what());
         }
+        if (creds.insecure_skip_tls_verify || creds.ca_pem.empty())
+            throw JoinError("the bootstrap kubeconfig " + s.bootstrap_kubeconfig.string() +
+                            " must name the cluster's CA (certificate-authority or -data): the node's own credentials "
+                            "are only ever used over a verified connection");
         server = creds.server;
         ca_pem = creds.ca_pem;
     }
-    const auto key = generate_private_key_pem();
+    auto paths = credential_paths(s.state_dir);
+    if (!s.kubeconfig.empty()) paths.kubeconfig = s.kubeconfig;
+    // The key is kept while its CSR waits, so that a restart asks again for the same request
+    // (the same name) instead of leaving a new one behind each time.
+    const auto key = pending_key(paths);
     kube::ApiClient client(co_await asio::this_coro::executor, creds);
     CertificateRequest req;
     req.csr_pem = client_csr_pem(key, s.node_name);
     req.signer = kClientSigner;
     req.usages = kClientUsages;
+    req.name = "node-csr-" + public_key_digest(key, s.node_name).substr(0, 32);
+    req.approval_timeout = std::chrono::hours(1);
     std::string cert;
     try {
         cert = co_await request_certificate(client, req);
     } catch (const kube::ApiError &e) {
         throw JoinError(std::string("talking to ") + server + ": " + e.what());
     }
-    auto paths = credential_paths(s.state_dir);
-    if (!s.kubeconfig.empty()) paths.kubeconfig = s.kubeconfig;
+    if (certificate_common_name(cert) != "system:node:" + s.node_name)
+        throw JoinError("the issued certificate is for '" + certificate_common_name(cert) + "', not system:node:" + s.node_name);
     write_node_credentials(paths, server, ca_pem, cert, key);
+    std::error_code ec;
+    std::filesystem::remove(paths.pending_key, ec);
     spdlog::info("node credentials written to {} (client certificate valid for {} s)", paths.kubeconfig.string(),
                  std::chrono::duration_cast<std::chrono::seconds>(certificate_validity(cert).not_after -
                                                                   std::chrono::system_clock::now()).count());

@@ -36,16 +36,19 @@ std::string bio_text(BIO *bio) {
     return std::string(data, static_cast<size_t>(n));
 }
 
+// An encrypted key is refused instead of OpenSSL asking for a passphrase on the terminal.
+int no_passphrase(char *, int, int, void *) { return 0; }
+
 Key read_key(const std::string &pem) {
     auto bio = memory_bio(pem);
-    Key key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    Key key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
     if (!key) throw PkiError("not a PEM private key");
     return key;
 }
 
 Cert read_cert(const std::string &pem) {
     auto bio = memory_bio(pem);
-    Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    Cert cert(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
     if (!cert) throw PkiError("not a PEM certificate");
     return cert;
 }
@@ -53,6 +56,9 @@ Cert read_cert(const std::string &pem) {
 std::chrono::system_clock::time_point to_time_point(const ASN1_TIME *t) {
     struct tm tm {};
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1) throw PkiError("certificate has an unreadable validity time");
+    // system_clock counts nanoseconds in 64 bits (until 2262); "no well-defined expiration"
+    // certificates say 9999-12-31.
+    if (tm.tm_year > 2200 - 1900) tm.tm_year = 2200 - 1900;
     return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
@@ -83,9 +89,15 @@ std::string make_csr_pem(const std::string &key_pem, const CsrSubject &subject) 
         std::string sans;
         for (const auto &d : subject.dns_names) sans += (sans.empty() ? "DNS:" : ",DNS:") + d;
         for (const auto &ip : subject.ip_addresses) sans += (sans.empty() ? "IP:" : ",IP:") + ip;
+        for (const auto &name : subject.dns_names)  // OpenSSL's list syntax: no name may add another
+            if (name.find_first_of(",:\n") != std::string::npos) throw PkiError("not a DNS name: " + name);
+        for (const auto &ip : subject.ip_addresses)
+            if (ip.find_first_of(",\n") != std::string::npos) throw PkiError("not an IP address: " + ip);
         STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
         X509_EXTENSION *ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, sans.c_str());
-        const bool ok = exts && ext && sk_X509_EXTENSION_push(exts, ext) > 0 && X509_REQ_add_extensions(req.get(), exts) == 1;
+        const bool pushed = exts && ext && sk_X509_EXTENSION_push(exts, ext) > 0;
+        if (!pushed) X509_EXTENSION_free(ext);
+        const bool ok = pushed && X509_REQ_add_extensions(req.get(), exts) == 1;
         sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
         if (!ok) throw PkiError("cannot add the subject alternative names " + sans);
     }
@@ -101,21 +113,69 @@ Validity certificate_validity(const std::string &cert_pem) {
     return {to_time_point(X509_get0_notBefore(cert.get())), to_time_point(X509_get0_notAfter(cert.get()))};
 }
 
+namespace {
+
+std::string hex_sha256(const std::string &bytes) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(), digest);
+    static const char *hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : digest) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
+}
+
+std::string spki_der(X509_PUBKEY *pub) {
+    unsigned char *der = nullptr;
+    const int len = i2d_X509_PUBKEY(pub, &der);
+    if (len <= 0) throw PkiError("cannot encode a public key");
+    std::string out(reinterpret_cast<const char *>(der), static_cast<size_t>(len));
+    OPENSSL_free(der);
+    return out;
+}
+
+}  // namespace
+
+std::string certificate_common_name(const std::string &cert_pem) {
+    const auto cert = read_cert(cert_pem);
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn, sizeof cn) < 0) return {};
+    return cn;
+}
+
 std::string public_key_pin(const std::string &cert_pem) {
     const auto cert = read_cert(cert_pem);
+    return "sha256:" + hex_sha256(spki_der(X509_get_X509_PUBKEY(cert.get())));
+}
+
+std::vector<std::string> public_key_pins(const std::string &bundle_pem) {
+    auto bio = memory_bio(bundle_pem);
+    std::vector<std::string> pins;
+    while (Cert cert{PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)})
+        pins.push_back("sha256:" + hex_sha256(spki_der(X509_get_X509_PUBKEY(cert.get()))));
+    if (pins.empty()) throw PkiError("not a PEM certificate");
+    return pins;
+}
+
+std::string public_key_digest(const std::string &key_pem, const std::string &context) {
+    const auto key = read_key(key_pem);
     unsigned char *der = nullptr;
-    const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &der);
-    if (len <= 0) throw PkiError("cannot encode the certificate's public key");
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(der, static_cast<size_t>(len), digest);
+    const int len = i2d_PUBKEY(key.get(), &der);
+    if (len <= 0) throw PkiError("cannot encode the public key");
+    std::string bytes(reinterpret_cast<const char *>(der), static_cast<size_t>(len));
     OPENSSL_free(der);
-    static const char *hex = "0123456789abcdef";
-    std::string pin = "sha256:";
-    for (unsigned char b : digest) {
-        pin += hex[b >> 4];
-        pin += hex[b & 15];
+    return hex_sha256(bytes + '\0' + context);
+}
+
+bool is_private_key(const std::string &pem) {
+    try {
+        read_key(pem);
+        return true;
+    } catch (const PkiError &) {
+        return false;
     }
-    return pin;
 }
 
 std::string hmac_sha256(const std::string &key, const std::string &data) {
@@ -129,7 +189,7 @@ std::string hmac_sha256(const std::string &key, const std::string &data) {
 
 bool is_self_signed(const std::string &cert_pem) {
     const auto cert = read_cert(cert_pem);
-    return X509_NAME_cmp(X509_get_subject_name(cert.get()), X509_get_issuer_name(cert.get())) == 0;
+    return X509_self_signed(cert.get(), 0) == 1;
 }
 
 bool key_matches_certificate(const std::string &key_pem, const std::string &cert_pem) {

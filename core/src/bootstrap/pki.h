@@ -31,13 +31,25 @@ struct Validity {
 // The first certificate in `cert_pem`. Throws PkiError.
 Validity certificate_validity(const std::string &cert_pem);
 
+// The subject's common name of the first certificate in `cert_pem`.
+std::string certificate_common_name(const std::string &cert_pem);
+
 // kubeadm's CA pin: "sha256:" + hex SHA-256 of the certificate's DER SubjectPublicKeyInfo.
 std::string public_key_pin(const std::string &cert_pem);
+
+// The pins of every certificate in a PEM bundle, in order. Throws PkiError when there is none.
+std::vector<std::string> public_key_pins(const std::string &bundle_pem);
+
+// Hex SHA-256 over the key's public half and `context`: a stable name for a request made with it.
+std::string public_key_digest(const std::string &key_pem, const std::string &context);
+
+// Whether `pem` holds a private key (unencrypted).
+bool is_private_key(const std::string &pem);
 
 // HMAC-SHA256 (raw bytes).
 std::string hmac_sha256(const std::string &key, const std::string &data);
 
-// True when the first certificate in `cert_pem` names itself as its issuer (a placeholder).
+// True when the first certificate in `cert_pem` is self-signed (a placeholder).
 bool is_self_signed(const std::string &cert_pem);
 
 // True when `key_pem` is the private key of the first certificate in `cert_pem`.

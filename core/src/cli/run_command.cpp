@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -65,7 +66,10 @@ std::vector<OptionSpec> run_specs(bool join) {
     };
     if (join) {
         specs.push_back({"--server", {}, true, "API server URL, https://host:port (required)"});
-        specs.push_back({"--token", {"--discovery-token"}, true, "bootstrap token, [a-z0-9]{6}.[a-z0-9]{16} (required)"});
+        specs.push_back({"--token", {"--discovery-token"}, true,
+                         "bootstrap token, [a-z0-9]{6}.[a-z0-9]{16} (or --token-file; prefer either in the --config "
+                         "file: a command line is readable by every local user)"});
+        specs.push_back({"--token-file", {}, true, "file holding the bootstrap token"});
         specs.push_back({"--ca-cert-hash", {"--discovery-token-ca-cert-hash"}, true,
                          "sha256:<hex> of the cluster CA's public key, as kubeadm prints it (required, repeatable)"});
     }
@@ -117,6 +121,42 @@ int parse_port(const std::string &addr) {
     }
 }
 
+// "a,b" and "a" -> items, without empty ones.
+std::vector<std::string> split_list(const std::string &text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = text.find(',', start);
+        const auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!item.empty()) out.push_back(item);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+// The bootstrap token from --token or --token-file. A token on the command line stays in
+// /proc/PID/cmdline for the agent's lifetime: say so.
+std::string bootstrap_token_text(const Options &options, const std::vector<std::string> &raw_args) {
+    if (const auto file = options.get("--token-file")) {
+        std::ifstream in(*file);
+        if (!in) throw UsageError("cannot read --token-file " + *file);
+        std::string token;
+        std::getline(in, token);
+        while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+        return token;
+    }
+    const auto token = options.get("--token");
+    if (!token) throw UsageError("--token or --token-file is required");
+    for (const auto &a : raw_args)
+        if (a == "--token" || a.starts_with("--token=") || a == "--discovery-token" || a.starts_with("--discovery-token=")) {
+            spdlog::warn("the bootstrap token is on the command line, where every local user can read it while the agent "
+                         "runs: put it in the --config file or a --token-file instead");
+            break;
+        }
+    return *token;
+}
+
 // A positive number from a flag, or the default.
 double positive_number(const Options &options, const std::string &flag, double fallback) {
     const auto value = options.get(flag);
@@ -162,11 +202,14 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
         js.kubeconfig = options.get_or("--kubeconfig", bootstrap::credential_paths(state_dir).kubeconfig.string());
         try {
             if (join) {
-                for (const auto *required : {"--server", "--token", "--ca-cert-hash"})
+                for (const auto *required : {"--server", "--ca-cert-hash"})
                     if (!options.get(required)) throw UsageError(std::string(required) + " is required");
                 js.server = *options.get("--server");
-                js.token = bootstrap::parse_bootstrap_token(*options.get("--token"));
-                for (const auto &pin : options.all("--ca-cert-hash")) js.ca_pins.push_back(bootstrap::parse_ca_pin(pin));
+                if (js.server.find("://") == std::string::npos) js.server = "https://" + js.server;  // kubeadm's host:port
+                js.token = bootstrap::parse_bootstrap_token(bootstrap_token_text(options, raw_args));
+                // Repeated, or comma-separated as kubeadm prints them.
+                for (const auto &flag : options.all("--ca-cert-hash"))
+                    for (const auto &pin : split_list(flag)) js.ca_pins.push_back(bootstrap::parse_ca_pin(pin));
             } else {
                 js.bootstrap_kubeconfig = *options.get("--bootstrap-kubeconfig");
             }
@@ -174,7 +217,9 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
             throw UsageError(e.what());
         }
         std::string why;
-        if (bootstrap::credentials_usable(js.kubeconfig, std::chrono::minutes(1), why)) {
+        // Credentials of another node or (on join) another cluster are not reused silently.
+        if (bootstrap::credentials_usable(js.kubeconfig, std::chrono::minutes(1), "system:node:" + node_name, js.ca_pins,
+                                          why)) {
             spdlog::info("node credentials in {} are valid: no bootstrap needed", js.kubeconfig.string());
         } else {
             spdlog::info("bootstrapping the node's credentials ({})", why);
@@ -231,11 +276,19 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
         spdlog::error("bad kubeconfig: {}", e.what());
         return 1;
     }
+    int exit_code = 0;
     std::unique_ptr<bootstrap::CertificateRotator> rotator;
     if (obtained_credentials || options.flag("--rotate-certificates")) {
         if (!kubeconfig.client_cert_file.empty() && kubeconfig.client_cert_file == kubeconfig.client_key_file) {
-            rotator = std::make_unique<bootstrap::CertificateRotator>(
-                io, *client, bootstrap::client_certificate(kubeconfig.client_cert_file, settings.name, *client));
+            auto rotated = bootstrap::client_certificate(kubeconfig.client_cert_file, settings.name, *client);
+            if (obtained_credentials)
+                rotated.expired = [&] {
+                    spdlog::error("the client certificate expired and could not be renewed; exiting so that a restart "
+                                  "bootstraps again");
+                    exit_code = 1;
+                    io.stop();
+                };
+            rotator = std::make_unique<bootstrap::CertificateRotator>(io, *client, std::move(rotated));
             rotator->start();
         } else {
             spdlog::warn("certificate rotation needs the client certificate and key in one file, as systemk join "
@@ -267,7 +320,9 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
     node_context.group_exists = [](int64_t gid) { return ::getgrgid(static_cast<gid_t>(gid)) != nullptr; };
     // The agent's credentials are out of every pod's reach (InaccessiblePaths=).
     for (const auto &p : {kc_path, kubeconfig.client_key_file, kubeconfig.token_file,
-                          std::filesystem::path(options.get_or("--keyfile", ""))})
+                          std::filesystem::path(options.get_or("--keyfile", "")),
+                          std::filesystem::path(options.get_or("--bootstrap-kubeconfig", "")),
+                          std::filesystem::path(options.get_or("--token-file", ""))})
         if (!p.empty()) node_context.private_paths.push_back(std::filesystem::absolute(p).string());
 
     util::IdleMemoryTrimmer trimmer(io, std::chrono::seconds(5));
@@ -294,7 +349,6 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
     node::NodeAgent agent(*client, settings, state_dir, [&] { return pod_informer->synced(); });
     std::unique_ptr<node::LeaseKeeper> lease;
 
-    int exit_code = 0;
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code &ec, int signal) {
         if (ec) return;

@@ -68,8 +68,9 @@ ApiClient::ApiClient(asio::any_io_executor executor, Kubeconfig config, double q
         if (ec) throw KubeconfigError(config_.source.string() + ": client-certificate is not a PEM certificate");
         tls_.use_private_key(asio::buffer(config_.client_key_pem), ssl::context::pem, ec);
         if (ec) throw KubeconfigError(config_.source.string() + ": client-key is not a PEM key matching the certificate");
-        std::error_code fec;
-        if (!config_.client_cert_file.empty()) cert_mtime_ = std::filesystem::last_write_time(config_.client_cert_file, fec);
+        // The file's time when the kubeconfig was read: a rotation since then (the Lease
+        // thread's client is made later) is seen as a change.
+        cert_mtime_ = config_.client_cert_mtime;
         cert_checked_ = std::chrono::steady_clock::now();
     }
 }
@@ -104,6 +105,10 @@ void ApiClient::reload_client_certificate(bool force) {
     }
     tls_.use_certificate_chain(asio::buffer(cert), ec);
     if (!ec) tls_.use_private_key(asio::buffer(key), ssl::context::pem, ec);
+    if (ec) {  // the pair loaded into the scratch context: not expected, but never silent
+        spdlog::error("client certificate {} could not be applied: {}", config_.client_cert_file.string(), ec.message());
+        return;
+    }
     cert_mtime_ = mtime;
     config_.client_cert_pem = cert;
     config_.client_key_pem = key;

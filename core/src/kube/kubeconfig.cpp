@@ -100,10 +100,13 @@ Kubeconfig load_kubeconfig(const std::filesystem::path &path) {
     const auto user_name = string_of(context, "user");
     if (!user_name.empty()) {
         const auto user = named(root["users"], user_name, "user", file);
+        if (const auto cf = string_of(user, "client-certificate"); !cf.empty()) {
+            kc.client_cert_file = std::filesystem::path(cf).is_relative() ? dir / cf : std::filesystem::path(cf);
+            std::error_code ec;  // before reading it: a newer file is then always seen as changed
+            kc.client_cert_mtime = std::filesystem::last_write_time(kc.client_cert_file, ec);
+        }
         kc.client_cert_pem = file_or_data(user, "client-certificate", dir, file);
         kc.client_key_pem = file_or_data(user, "client-key", dir, file);
-        if (const auto cf = string_of(user, "client-certificate"); !cf.empty())
-            kc.client_cert_file = std::filesystem::path(cf).is_relative() ? dir / cf : std::filesystem::path(cf);
         if (const auto kf = string_of(user, "client-key"); !kf.empty())
             kc.client_key_file = std::filesystem::path(kf).is_relative() ? dir / kf : std::filesystem::path(kf);
         kc.token = string_of(user, "token");

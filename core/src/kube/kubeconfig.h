@@ -25,6 +25,7 @@ struct Kubeconfig {
     std::filesystem::path token_file;
     std::filesystem::path client_key_file;  // when the key is a file: pods must never see it
     std::filesystem::path client_cert_file; // when a file: re-read when it changes (rotation)
+    std::filesystem::file_time_type client_cert_mtime{};  // of the file as it was read
 };
 
 // --kubeconfig, then $KUBECONFIG (first entry), then ~/.kube/config.
