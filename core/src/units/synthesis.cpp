@@ -359,6 +359,10 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     // other units beyond the basic ones.
 
     auto &service = out.unit.section("Service");
+    const auto &package = resolved->second.package_settings;
+    // The package's Type=, ExecStartPre=, ExecReload=, ... belong to its own command: kept when
+    // the pod runs that command (args alone keep it), never for an init container.
+    const bool package_command = !init && !pods::optional_array(container, "command", path);
     // Init containers must finish: oneshot makes "start" complete when the process exits.
     service.add("Type", init ? "oneshot" : "exec");
     try {
@@ -366,25 +370,47 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     } catch (const QuotingError &e) {
         throw SpecError(join_path(path, "command"), e.what());
     }
+    if (package_command)
+        for (const auto &[key, value] : package.process) service.add(key, value);
     // systemk applies restartPolicy itself, with the kubelet's back-off.
     service.add("Restart", "no");
     // Keeps a finished container's unit (exit code, timestamps) instead of letting systemd
     // garbage-collect it: pod status after exit and after an agent restart depends on it.
     service.add("RemainAfterExit", "yes");
-    add_environment(out, service, env, path, *in.node, uid);
+    // The package's environment first, so that the pod's own values win. An EnvironmentFile=
+    // would override any Environment= line, so then the pod's values go to its own file, read last.
+    bool package_env_file = false;
+    for (const auto &[key, value] : package.environment) {
+        service.add(key, value);
+        package_env_file = package_env_file || key == "EnvironmentFile";
+    }
+    if (package_env_file) {
+        auto env_in_file = env;
+        for (const auto &[name, value] : env.vars) env_in_file.sensitive.insert(name);
+        add_environment(out, service, env_in_file, path, *in.node, uid);
+    } else {
+        add_environment(out, service, env, path, *in.node, uid);
+    }
     if (const auto wd = pods::optional_string(container, "workingDir", path); wd && !wd->empty()) {
         try {
             service.add("WorkingDirectory", escape_single_path(*wd));
         } catch (const QuotingError &e) {
             throw SpecError(join_path(path, "workingDir"), e.what());
         }
+    } else {
+        for (const auto &[key, value] : package.working_directory) service.add(key, value);
     }
     add_identity(service, container, path, pods::optional_object(spec, "securityContext", "spec"), *in.node);
+    const bool pod_names_user = service.last("User").has_value();
+    if (!pod_names_user)
+        for (const auto &[key, value] : package.identity) service.add(key, value);
     add_resources(service, container, path);
     const auto sandbox = add_sandbox(service, spec, container, path);
     if (!sandbox.privileged) {
+        // After systemk's own sandbox: these only switch more protection on.
+        for (const auto &[key, value] : package.hardening) service.add(key, value);
         add_private_paths(service, *in.node);
-        add_package_directories(service, resolved->second, service.last("User").has_value());
+        add_package_directories(service, resolved->second, pod_names_user);
     }
     add_mounts(service, out, container, path, in);
     check_value_lengths(out.unit, path);
