@@ -63,7 +63,7 @@ struct Engine {
         std::filesystem::remove_all(dir);
     }
     pods::Preparer preparer() {
-        return [this](const json::object &pod) {
+        return [this](const json::object &pod, const pods::PullReporter &) {
             ++prepared;
             if (pod.at("metadata").as_object().contains("deletionTimestamp")) ++prepared_while_deleting;
             if (fail_prepare) throw pods::SpecError("spec.volumes[0].configMap", "configMap 'missing' not found");

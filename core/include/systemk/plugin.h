@@ -161,6 +161,9 @@ typedef struct systemk_host {
  *                 own service unit; its ExecStart= is the container's default command
  *     "execStart": ["/abs/path", "arg", ...] — the default command when there is no unit
  *                 (e.g. the image is a path to a binary)
+ *     "present":  dryRun only: false when the real call would download or install something
+ *                 (the host then reports a pull: Events Pulling/Pulled, a waiting message);
+ *                 absent counts as true
  *
  * release(request_json, error): no pod on this node uses the image any more (same request
  *   format, without "container"). A resolver may remove what it installed. Idempotent.

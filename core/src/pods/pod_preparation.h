@@ -3,6 +3,7 @@
 // volume exist. With dry_run nothing on the host changes (what `systemk render` uses).
 #include <boost/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -13,9 +14,19 @@
 
 namespace systemk::pods {
 
-// Throws SpecError (reason ErrImagePull) naming the container's image field.
+// Told about image pulls (package downloads and installs) as they happen, on the preparing
+// thread: `pulling` before one starts, `pulled` when it is done; each gets the container's name
+// and a message for its Event. Either may be empty.
+struct PullReporter {
+    std::function<void(const std::string &container, const std::string &message)> pulling, pulled;
+};
+
+// Throws SpecError (reason ErrImagePull) naming the container's image field. When `report` has
+// callbacks, each image is first asked for with dryRun: a result saying "present": false means
+// the real call will pull, and the pull is reported.
 std::map<std::string, units::ResolvedImage> resolve_images(const boost::json::object &pod,
-                                                           const plugins::PluginRegistry &plugins, bool dry_run);
+                                                           const plugins::PluginRegistry &plugins, bool dry_run,
+                                                           const PullReporter &report = {});
 
 // Throws SpecError naming the volume for unknown types or handler failures. configMap, secret,
 // projected and downwardAPI content is resolved here (from `objects`) and handed to the plugin

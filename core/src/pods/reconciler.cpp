@@ -87,13 +87,13 @@ bool is_unit_error(const std::string &error_name) {
 
 Preparer plugin_preparer(const plugins::PluginRegistry &plugins, const NodeContext &node,
                          kube::ReferencedObjects &referenced) {
-    return [&plugins, node, &referenced](const json::object &pod) {
+    return [&plugins, node, &referenced](const json::object &pod, const PullReporter &report) {
         CacheLookup lookup(referenced.config_maps(), referenced.secrets());
         units::PodInputs in;
         in.pod = &pod;
         in.node = &node;
         in.objects = &lookup;
-        in.images = resolve_images(pod, plugins, false);
+        in.images = resolve_images(pod, plugins, false, report);
         in.volumes = prepare_volumes(pod, plugins, node, false, lookup);
         return units::synthesize_pod_units(in);
     };
@@ -383,10 +383,31 @@ asio::awaitable<bool> Reconciler::prepare(PodRuntime &rt, const json::object &po
     std::vector<units::PodUnit> made;
     std::optional<SpecError> spec_error;
     std::string other_error;
+    // A pull (a package install) may take minutes: its container says so meanwhile, and Events
+    // tell when it starts and ends, as the kubelet's do. Called on the pool thread.
+    PullReporter report;
+    auto on_loop = [this, alive, key, uid, pod](std::string container, std::string reason, std::string message) {
+        asio::post(io_, [this, alive, key, uid, pod, container = std::move(container), reason = std::move(reason),
+                         message = std::move(message)] {
+            if (!*alive) return;
+            auto it = runtimes_.find(key);
+            if (it == runtimes_.end() || it->second.uid != uid || it->second.prepared) return;
+            auto &rt = it->second;
+            for (auto &c : rt.containers)
+                if (c.name == container) {
+                    c.waiting_reason = "ContainerCreating";
+                    c.waiting_message = reason == "Pulling" ? message : "";
+                }
+            event(rt, "Normal", reason, message);
+            publish_status(rt, pod);
+        });
+    };
+    report.pulling = [on_loop](const std::string &container, const std::string &message) { on_loop(container, "Pulling", message); };
+    report.pulled = [on_loop](const std::string &container, const std::string &message) { on_loop(container, "Pulled", message); };
     // Plugins may download and install packages: never on the event loop.
     std::function<void()> work = [&] {
         try {
-            made = preparer_(pod);
+            made = preparer_(pod, report);
         } catch (const SpecError &e) {
             spec_error = e;
         } catch (const std::exception &e) {
@@ -397,9 +418,21 @@ asio::awaitable<bool> Reconciler::prepare(PodRuntime &rt, const json::object &po
     if (!*alive) co_return false;
     auto it = runtimes_.find(key);
     if (it == runtimes_.end() || it->second.uid != uid) co_return false;  // replaced meanwhile
+    for (auto &c : rt.containers) {  // what a pull said while it ran
+        c.waiting_reason.clear();
+        c.waiting_message.clear();
+    }
     if (spec_error || !other_error.empty()) {
+        const bool pull_failed_again = rt.reason == "ErrImagePull" || rt.reason == "ImagePullBackOff";
         rt.reason = spec_error ? spec_error->reason() : "CreateContainerError";
         rt.message = spec_error ? spec_error->what() : other_error;
+        // The kubelet's image back-off: the first failure says ErrImagePull, later ones
+        // ImagePullBackOff, retried after 10 s doubling up to 5 min.
+        if (rt.reason == "ErrImagePull") {
+            rt.pull_backoff = pull_failed_again ? std::min<std::chrono::seconds>(rt.pull_backoff * 2, CrashBackoff::kMax)
+                                                : CrashBackoff::kInitial;
+            if (pull_failed_again) rt.reason = "ImagePullBackOff";
+        }
         spdlog::warn("pod={} cannot run: {} ({})", rt.key, rt.message, rt.reason);
         event(rt, "Warning", rt.reason == "CreateContainerConfigError" ? "Failed" : rt.reason, rt.message);
         co_return false;
@@ -618,7 +651,10 @@ asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &p
         if (!co_await prepare(rt, pod)) {
             if (!still_here()) co_return;
             publish_status(rt, pod);
-            queue_.add_after(key, settings_.retry_after_error);  // missing objects or packages may appear
+            // Missing objects or packages may appear; a failed pull is retried with back-off.
+            queue_.add_after(key, rt.reason == "ErrImagePull" || rt.reason == "ImagePullBackOff"
+                                      ? std::max<std::chrono::milliseconds>(settings_.retry_after_error, rt.pull_backoff)
+                                      : settings_.retry_after_error);
             co_return;
         }
         if (!still_here()) co_return;
@@ -679,8 +715,10 @@ void Reconciler::publish_status(PodRuntime &rt, const json::object &pod) {
         v.unit = c.unit;
         v.init = c.init;
         if (rt.prepared && c.state && c.state->read_ok) v.unit_state = c.state;
-        v.waiting_reason = rt.prepared ? c.waiting_reason : rt.reason;
-        v.waiting_message = rt.prepared ? c.waiting_message : rt.message;
+        // Before it is prepared, a container shows why the pod cannot be, else its own state
+        // (a pull in progress).
+        v.waiting_reason = rt.prepared || rt.reason.empty() ? c.waiting_reason : rt.reason;
+        v.waiting_message = rt.prepared || rt.reason.empty() ? c.waiting_message : rt.message;
         v.restart_count = c.restart_count;
         v.last_state = c.last_state;
         v.will_restart = c.will_restart;

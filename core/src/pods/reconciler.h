@@ -27,6 +27,7 @@
 #include "pods/event_recorder.h"
 #include "pods/node_context.h"
 #include "pods/pod_api.h"
+#include "pods/pod_preparation.h"
 #include "pods/status_manager.h"
 #include "pods/work_queue.h"
 #include "systemd/unit_control.h"
@@ -35,8 +36,8 @@
 namespace systemk::pods {
 
 // Turns a pod into its units (resolve images, prepare volumes, synthesize). Runs on a worker
-// thread; throws SpecError for pods that cannot run.
-using Preparer = std::function<std::vector<units::PodUnit>(const boost::json::object &pod)>;
+// thread; throws SpecError for pods that cannot run. Image pulls are told to `report`.
+using Preparer = std::function<std::vector<units::PodUnit>(const boost::json::object &pod, const PullReporter &report)>;
 
 struct EngineSettings {
     std::chrono::milliseconds resync_period{30000};
@@ -94,6 +95,7 @@ private:
         bool prepared = false;
         bool api_checked = false;     // final states from the API status looked at
         std::string reason, message;  // why it cannot be prepared
+        std::chrono::seconds pull_backoff{0};  // wait before the next try of a failed image pull
         bool stop_sent = false;
         std::optional<std::chrono::steady_clock::time_point> kill_at;
     };

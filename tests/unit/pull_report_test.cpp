@@ -1,0 +1,34 @@
+// Image pulls are reported (Events Pulling/Pulled, a waiting message) exactly when the
+// resolver's dry run says the real call will download or install something.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "pods/pod_preparation.h"
+#include "pods/yaml_to_json.h"
+
+using namespace systemk;
+
+TEST(PullReport, OnlyImagesThatArePulledAreReported) {
+    plugins::PluginRegistry registry;
+    ASSERT_TRUE(registry.load_file(std::filesystem::path(SYSTEMK_FIXTURE_PLUGIN_DIR) / "ok" / "fixture-ok.so", {}));
+    const auto pod = pods::parse_manifests(
+                         "kind: Pod\nmetadata: {name: p, namespace: ns, uid: u}\nspec:\n  containers:\n"
+                         "  - {name: a, image: 'fixture:absent'}\n  - {name: b, image: 'fixture:here'}\n")
+                         .at(0)
+                         .as_object();
+    std::vector<std::string> seen;
+    pods::PullReporter report;
+    report.pulling = [&](const std::string &c, const std::string &m) { seen.push_back("pulling " + c + ": " + m); };
+    report.pulled = [&](const std::string &c, const std::string &m) { seen.push_back("pulled " + c + ": " + m); };
+    const auto images = pods::resolve_images(pod, registry, false, report);
+    EXPECT_EQ(images.size(), 2u);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0], "pulling a: Pulling image \"fixture:absent\": installing package absent 1.0");
+    EXPECT_EQ(seen[1].rfind("pulled a: Successfully pulled image \"fixture:absent\" in ", 0), 0u) << seen[1];
+    // A dry run (render) reports nothing.
+    seen.clear();
+    pods::resolve_images(pod, registry, true, report);
+    EXPECT_TRUE(seen.empty());
+}
