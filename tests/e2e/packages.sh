@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# End-to-end cases for images that are packages (issue 10) on a real systemd node, installed
+# through pkg-apt (libapt-pkg) from the Debian archive the node uses and from a local
+# repository built here:
+#   packages.sh CASE BUILD_DIR
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+NODE=${SYSTEMK_E2E_NODE:-node1}
+NS=e2e-packages
+source "$E2E_DIR/kube_helpers.sh"
+trap 'rc=$?; ((rc == 0)) || k delete pods --all --wait=false >/dev/null 2>&1 || true' EXIT
+
+apply() { k apply -f - >/dev/null || fail "kubectl apply"; }
+unit_of() { echo "systemk.$NS.$1.$2.service"; }
+waiting_message() { jp "pod/$1" '{.status.containerStatuses[0].state.waiting.message}' 2>/dev/null; }
+events_of() { k get events --field-selector "involvedObject.name=$1" -o 'jsonpath={range .items[*]}{.reason}: {.message}{"\n"}{end}'; }
+installed_version() { node dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null | sed -n 's/^install ok installed //p'; }
+
+REPO=/srv/systemk-e2e-repo
+# A local apt repository (a flat Packages file) inside the node, with packages built here:
+#   systemk-e2e-slow: its postinst waits until the test creates /run/systemk-e2e-slow-go, so
+#   the install stays in progress exactly as long as the test needs; its maintainer scripts
+#   try to start its daemon the way debhelper's do (deb-systemd-invoke).
+build_repo() {
+  local rootfs=$RUN/nodes/$NODE/rootfs work; work=$(mktemp -d)
+  [[ -f $rootfs$REPO/Packages ]] && return 0
+  local pkg=systemk-e2e-slow d=$work/$pkg
+  mkdir -p "$d/DEBIAN" "$d/lib/systemd/system" "$d/usr/sbin" "$d/var/lib/$pkg"
+  printf 'Package: %s\nVersion: 1.0-1\nArchitecture: all\nMaintainer: e2e <e2e@example.org>\nDepends: init-system-helpers\nDescription: e2e slow daemon\n' \
+    "$pkg" > "$d/DEBIAN/control"
+  cat > "$d/DEBIAN/postinst" <<SH
+#!/bin/sh
+set -e
+touch /run/$pkg-installing
+i=0
+while [ ! -e /run/$pkg-go ] && [ \$i -lt 1200 ]; do sleep 0.1; i=\$((i + 1)); done
+deb-systemd-helper enable $pkg.service >/dev/null || true
+deb-systemd-invoke start $pkg.service
+SH
+  chmod 755 "$d/DEBIAN/postinst"
+  cat > "$d/usr/sbin/$pkg" <<'SH'
+#!/bin/sh
+echo "greeting=$GREETING cwd=$(pwd) user=$(id -un)"
+exec sleep 100000
+SH
+  chmod 755 "$d/usr/sbin/$pkg"
+  cat > "$d/lib/systemd/system/$pkg.service" <<UNIT
+[Unit]
+Description=e2e slow daemon
+[Service]
+ExecStart=/usr/sbin/$pkg
+Environment=GREETING=from-the-package
+WorkingDirectory=/var/lib/$pkg
+User=nobody
+[Install]
+WantedBy=multi-user.target
+UNIT
+  mkdir -p "$work/repo"
+  dpkg-deb --build --root-owner-group "$d" "$work/repo/${pkg}_1.0-1_all.deb" >/dev/null || fail "dpkg-deb"
+  (cd "$work/repo" && dpkg-scanpackages --multiversion . > Packages 2>/dev/null) || fail "dpkg-scanpackages"
+  mkdir -p "$rootfs$REPO"
+  cp "$work/repo/"* "$rootfs$REPO/"
+  # Added last: pkg-apt refreshes its lists when the sources change.
+  echo "deb [trusted=yes] file:$REPO ./" > "$rootfs/etc/apt/sources.list.d/systemk-e2e.list"
+  rm -rf "$work"
+}
+
+# Acceptance: `image: uptimed` with no command installs Debian's uptimed through libapt-pkg and
+# runs its daemon from its own unit (ExecStart, User=daemon); the package's own unit is masked
+# and never started; Events say Pulling, then Pulled with the version.
+case_apt_installs_uptimed() {
+  setup_ns
+  k delete pod uptimed --ignore-not-found --wait=true >/dev/null
+  [[ -z $(installed_version uptimed) ]] || fail "uptimed is already installed in the node: the case proves nothing"
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: uptimed}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: u, image: uptimed}]
+POD
+  wait_until 240 "uptimed Running" phase_is uptimed Running
+  local version; version=$(installed_version uptimed)
+  [[ -n $version ]] || fail "uptimed is not installed in the node"
+  local enabled; enabled=$(node systemctl is-enabled uptimed.service 2>&1 || true)
+  [[ $enabled == masked ]] || fail "the package's own unit is not masked: '$enabled'"
+  unit_inactive uptimed.service || fail "the package's own uptimed.service runs"
+  node test ! -e /usr/sbin/policy-rc.d || fail "policy-rc.d was left behind"
+  local unit; unit=$(unit_of uptimed u)
+  local exec; exec=$(unit_property "$unit" ExecStart) || fail "ExecStart"
+  [[ $exec == *'path=/usr/sbin/uptimed ; argv[]=/usr/sbin/uptimed -f ;'* ]] || fail "not uptimed's command: $exec"
+  local user; user=$(unit_property "$unit" User) || fail "User"
+  [[ $user == daemon ]] || fail "the package unit's User= was not kept: '$user'"
+  local pid; pid=$(main_pid "$unit") || fail "no uptimed process"
+  node ps -o user=,args= -p "$pid" | grep -q '^daemon .*uptimed' || fail "uptimed does not run as daemon: $(node ps -o user=,args= -p "$pid")"
+  local events; events=$(events_of uptimed) || fail "kubectl get events"
+  grep -q "^Pulling: " <<<"$events" || fail "no Pulling event: $events"
+  grep -q "^Pulled: .*uptimed $version" <<<"$events" || fail "no Pulled event naming version $version: $events"
+  k delete pod uptimed --wait=true >/dev/null
+  echo "uptimed $version installed by systemk, its own unit masked, run as a pod as user daemon"
+}
+
+# Acceptance: a pinned version that does not exist fails clearly, and nothing is installed.
+case_pinned_unknown_version() {
+  setup_ns
+  k delete pod pinned --ignore-not-found --wait=true >/dev/null
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: pinned}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: p, image: "hello:0.0.0", command: [/usr/bin/hello]}]
+POD
+  wait_until 120 "pinned refused" '[[ $(waiting_reason pinned) == ErrImagePull || $(waiting_reason pinned) == ImagePullBackOff ]]'
+  local msg; msg=$(waiting_message pinned) || fail "kubectl get"
+  [[ $msg == *"package hello has no version 0.0.0 (available: "* ]] || fail "message: $msg"
+  local events; events=$(events_of pinned) || fail "kubectl get events"
+  grep -q "has no version 0.0.0" <<<"$events" || fail "no Event with the error: $events"
+  [[ -z $(installed_version hello) ]] || fail "hello got installed"
+  k delete pod pinned --wait=false >/dev/null
+  echo "hello:0.0.0 refused: $msg"
+}
+
+# Acceptance: while a package installs, the container waits in ContainerCreating with a
+# message, and another pod starts and runs. The install then completes, the daemon's start by
+# its maintainer script was refused (policy-rc.d), and the pod runs with its unit's settings.
+case_slow_install_does_not_block() {
+  setup_ns
+  build_repo
+  local pkg=systemk-e2e-slow
+  k delete pod slow quick --ignore-not-found --wait=true >/dev/null
+  node rm -f /run/$pkg-go /run/$pkg-installing
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: slow}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: s, image: $pkg, env: [{name: FROM_POD, value: "yes"}]}]
+POD
+  wait_until 180 "the slow package's postinst" node test -e /run/$pkg-installing
+  [[ $(waiting_reason slow) == ContainerCreating ]] || fail "slow is not ContainerCreating: $(waiting_reason slow)"
+  [[ $(waiting_message slow) == *"$pkg"* ]] || fail "no message while installing: '$(waiting_message slow)'"
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: quick}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: q, image: /bin/sleep, args: ["100000"]}]
+POD
+  wait_until 60 "quick Running while the install runs" phase_is quick Running
+  node test ! -e /run/$pkg-go || fail "the install was released early"
+  [[ $(waiting_reason slow) == ContainerCreating ]] || fail "slow left ContainerCreating before its install ended"
+  node touch /run/$pkg-go
+  wait_until 120 "slow Running" phase_is slow Running
+  unit_inactive $pkg.service || fail "the maintainer script started the package's own unit"
+  local enabled; enabled=$(node systemctl is-enabled $pkg.service 2>&1 || true)
+  [[ $enabled == masked ]] || fail "$pkg.service is not masked: '$enabled'"
+  wait_until 30 "the daemon's output" "node journalctl -u $(unit_of slow s) -o cat --no-pager | grep -q greeting="
+  local out; out=$(node journalctl -u "$(unit_of slow s)" -o cat --no-pager) || fail "journalctl"
+  grep -q "greeting=from-the-package cwd=/var/lib/$pkg user=nobody" <<<"$out" || fail "the unit's settings were not kept: $out"
+  k delete pod slow quick --wait=true >/dev/null
+  echo "quick ran while $pkg installed; then $pkg ran with its unit's Environment, WorkingDirectory and User"
+}
+
+# Acceptance: a bogus package name yields ErrImagePull, then ImagePullBackOff, with an Event
+# naming the error; fixing the image (an installed package, with a command) recovers the pod.
+case_bogus_name_recovers() {
+  setup_ns
+  k delete pod bogus --ignore-not-found --wait=true >/dev/null
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: bogus}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: b, image: no-such-package-systemk, command: [/bin/sleep, "100000"]}]
+POD
+  wait_until 120 "ErrImagePull" '[[ $(waiting_reason bogus) == ErrImagePull || $(waiting_reason bogus) == ImagePullBackOff ]]'
+  [[ $(waiting_message bogus) == *"package no-such-package-systemk is not known to apt"* ]] || fail "message: $(waiting_message bogus)"
+  wait_until 120 "ImagePullBackOff" '[[ $(waiting_reason bogus) == ImagePullBackOff ]]'
+  local events; events=$(events_of bogus) || fail "kubectl get events"
+  grep -q "not known to apt" <<<"$events" || fail "no Event with the error: $events"
+  phase_is bogus Pending || fail "bogus is not Pending"
+  k patch pod bogus --type=json -p '[{"op": "replace", "path": "/spec/containers/0/image", "value": "coreutils"}]' >/dev/null \
+    || fail "kubectl patch"
+  wait_until 120 "bogus Running once fixed" phase_is bogus Running
+  k delete pod bogus --wait=true >/dev/null
+  echo "a bogus name went ErrImagePull -> ImagePullBackOff, and the fixed image ran"
+}
+
+case "${1:-}" in
+  apt_installs_uptimed|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers) "case_$1" ;;
+  *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
+esac
