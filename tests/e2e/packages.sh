@@ -24,7 +24,7 @@ REPO=/srv/systemk-e2e-repo
 build_repo() {
   local rootfs=$RUN/nodes/$NODE/rootfs work; work=$(mktemp -d)
   [[ -f $rootfs$REPO/Packages ]] && return 0
-  local pkg=systemk-e2e-slow d=$work/$pkg
+  local pkg=systemk-e2e-slow; local d=$work/$pkg
   mkdir -p "$d/DEBIAN" "$d/lib/systemd/system" "$d/usr/sbin" "$d/var/lib/$pkg"
   printf 'Package: %s\nVersion: 1.0-1\nArchitecture: all\nMaintainer: e2e <e2e@example.org>\nDepends: init-system-helpers\nDescription: e2e slow daemon\n' \
     "$pkg" > "$d/DEBIAN/control"
