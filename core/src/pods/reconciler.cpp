@@ -79,6 +79,18 @@ std::map<std::string, json::object> api_container_statuses(const json::object &p
     return out;
 }
 
+// Every container's image, in order: what a failed pull is retried for.
+std::string images_of(const json::object &pod) {
+    std::string out;
+    const auto *spec = pod.if_contains("spec");
+    if (!spec || !spec->is_object()) return out;
+    for (const char *list : {"initContainers", "containers"})
+        if (const auto *arr = spec->get_object().if_contains(list); arr && arr->is_array())
+            for (const auto &c : arr->get_array())
+                if (c.is_object()) out += str_at(c.get_object(), {"image"}) + "\n";
+    return out;
+}
+
 // systemd refused the unit itself (its file), rather than failing to run it.
 bool is_unit_error(const std::string &error_name) {
     return error_name.find("BadUnitSetting") != std::string::npos || error_name.find("LoadFailed") != std::string::npos ||
@@ -432,6 +444,9 @@ asio::awaitable<bool> Reconciler::prepare(PodRuntime &rt, const json::object &po
             rt.pull_backoff = pull_failed_again ? std::min<std::chrono::seconds>(rt.pull_backoff * 2, CrashBackoff::kMax)
                                                 : CrashBackoff::kInitial;
             if (pull_failed_again) rt.reason = "ImagePullBackOff";
+            rt.pulled_images = images_of(pod);
+            rt.retry_pull_at = std::chrono::steady_clock::now() +
+                               std::max<std::chrono::steady_clock::duration>(settings_.retry_after_error, rt.pull_backoff);
         }
         spdlog::warn("pod={} cannot run: {} ({})", rt.key, rt.message, rt.reason);
         event(rt, "Warning", rt.reason == "CreateContainerConfigError" ? "Failed" : rt.reason, rt.message);
@@ -646,6 +661,15 @@ asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &p
         if (!objects_synced_(pod)) {
             // Its configMaps and secrets are still being listed: judging them missing now would be wrong.
             queue_.add_after(key, 200ms);
+            co_return;
+        }
+        // A failed pull waits out its back-off (our own status write brings the pod back here
+        // at once), unless the images changed: a fixed image is tried now.
+        if ((rt.reason == "ErrImagePull" || rt.reason == "ImagePullBackOff") && rt.pulled_images == images_of(pod) &&
+            std::chrono::steady_clock::now() < rt.retry_pull_at) {
+            publish_status(rt, pod);
+            queue_.add_after(key, std::chrono::duration_cast<std::chrono::milliseconds>(rt.retry_pull_at -
+                                                                                       std::chrono::steady_clock::now()));
             co_return;
         }
         if (!co_await prepare(rt, pod)) {

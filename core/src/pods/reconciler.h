@@ -96,6 +96,8 @@ private:
         bool api_checked = false;     // final states from the API status looked at
         std::string reason, message;  // why it cannot be prepared
         std::chrono::seconds pull_backoff{0};  // wait before the next try of a failed image pull
+        std::chrono::steady_clock::time_point retry_pull_at{};
+        std::string pulled_images;  // the images that failed to pull (a change is retried at once)
         bool stop_sent = false;
         std::optional<std::chrono::steady_clock::time_point> kill_at;
     };
