@@ -76,4 +76,19 @@ std::vector<std::string> activating_units(const std::vector<std::string> &files)
     return out;
 }
 
+std::vector<std::string> data_directories(const std::vector<std::string> &files,
+                                          const std::function<bool(const std::string &)> &is_directory) {
+    std::vector<std::string> out;
+    for (const auto &file : files) {
+        bool under_base = false;
+        for (std::string_view base : {"/var/lib/", "/var/spool/", "/var/cache/", "/var/log/"})
+            under_base = under_base || (file.size() > base.size() && std::string_view(file).starts_with(base));
+        if (!under_base || file.find("/..") != std::string::npos || file.back() == '/') continue;
+        bool covered = false;  // an ancestor is already in (dpkg lists parents first)
+        for (const auto &o : out) covered = covered || (file.starts_with(o) && file[o.size()] == '/') || file == o;
+        if (!covered && is_directory(file)) out.push_back(file);
+    }
+    return out;
+}
+
 }  // namespace pkg_apt

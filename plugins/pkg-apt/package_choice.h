@@ -1,6 +1,7 @@
 #pragma once
 // The pure decisions of pkg-apt, apart from libapt-pkg so that they can be tested alone: how an
 // image names a package, and which of a package's files is its service unit.
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,5 +35,12 @@ UnitChoice choose_service_unit(const std::string &package, const std::vector<std
 // Every unit a package ships that could start its daemon without systemk (.service, .socket,
 // .timer, .path), templates included: what systemk masks when it installed the package.
 std::vector<std::string> activating_units(const std::vector<std::string> &files);
+
+// The package's own data directories: directories it ships under /var/lib, /var/spool,
+// /var/cache or /var/log (not those four themselves), the top-most ones only. A daemon systemk
+// installed may write there (uptimed's /var/spool/uptimed), as it could outside a sandbox.
+// `is_directory` tells which listed paths are directories.
+std::vector<std::string> data_directories(const std::vector<std::string> &files,
+                                          const std::function<bool(const std::string &)> &is_directory);
 
 }  // namespace pkg_apt

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 namespace pkg_apt {
@@ -19,10 +20,13 @@ std::string marker(const std::string &state_dir, const std::string &name) { retu
 bool installed_by_systemk(const std::string &state_dir, const std::string &name) {
     return access(marker(state_dir, name).c_str(), F_OK) == 0;
 }
-void remember_installed(const std::string &state_dir, const std::string &name) {
-    mkdir(state_dir.c_str(), 0755);
-    mkdir((state_dir + "/installed").c_str(), 0755);
-    std::ofstream(marker(state_dir, name)).flush();
+void remember_installed(const std::string &state_dir, const std::string &name, const Logger &log) {
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir + "/installed", ec);
+    std::ofstream out(marker(state_dir, name));
+    if (ec || !out.flush())
+        log(true, "cannot remember that systemk installed " + name + " under " + state_dir +
+                      (ec ? ": " + ec.message() : std::string()));
 }
 
 // A /dev/null link in /etc/systemd/system, as `systemctl mask` makes; an admin's own file there
@@ -50,6 +54,14 @@ Outcome describe(const AptPackages &apt, const Plan &plan, json::object out, boo
     if (!choice.path.empty())
         out["unit"] = json::object{{"name", choice.path.substr(choice.path.rfind('/') + 1)},
                                    {"path", prefixed(apt.settings().root, choice.path)}};
+    json::array data;
+    const auto &root = apt.settings().root;
+    for (const auto &dir : data_directories(apt.files_of(plan.name, plan.arch), [&root](const std::string &p) {
+             struct stat st {};
+             return lstat(prefixed(root, p).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+         }))
+        data.emplace_back(dir);
+    if (!data.empty()) out["dataDirectories"] = std::move(data);
     return {json::serialize(out), ""};
 }
 
@@ -62,7 +74,7 @@ Outcome install_and_describe(AptPackages &apt, const Plan &plan, const std::stri
         log(false, "installing package " + plan.name + " " + plan.target + (fresh ? "" : " (installed: " + plan.installed + ")"));
         apt.install(plan);
         if (fresh) {
-            remember_installed(state_dir, plan.name);
+            remember_installed(state_dir, plan.name, log);
             mask_units(apt.settings().root, plan.name, activating_units(apt.files_of(plan.name, plan.arch)), log);
         }
     }

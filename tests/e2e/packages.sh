@@ -14,6 +14,9 @@ apply() { k apply -f - >/dev/null || fail "kubectl apply"; }
 unit_of() { echo "systemk.$NS.$1.$2.service"; }
 waiting_message() { jp "pod/$1" '{.status.containerStatuses[0].state.waiting.message}' 2>/dev/null; }
 events_of() { k get events --field-selector "involvedObject.name=$1" -o 'jsonpath={range .items[*]}{.reason}: {.message}{"\n"}{end}'; }
+lease_time() { $KUBECTL -n kube-node-lease get lease "$NODE" -o 'jsonpath={.spec.renewTime}'; }
+# The Lease's renewTime differs from $1 (an unreadable Lease has not moved).
+lease_moved_from() { local t; t=$(lease_time 2>/dev/null) || return 1; [[ -n $t && $t != "$1" ]]; }
 installed_version() { node dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null | sed -n 's/^install ok installed //p'; }
 
 REPO=/srv/systemk-e2e-repo
@@ -95,6 +98,8 @@ POD
   [[ $user == daemon ]] || fail "the package unit's User= was not kept: '$user'"
   local pid; pid=$(main_pid "$unit") || fail "no uptimed process"
   node ps -o user=,args= -p "$pid" | grep -q '^daemon .*uptimed' || fail "uptimed does not run as daemon: $(node ps -o user=,args= -p "$pid")"
+  # Its own spool (a directory the package ships) is writable under the sandbox.
+  wait_until 60 "uptimed's records" node test -s /var/spool/uptimed/records
   local events; events=$(events_of uptimed) || fail "kubectl get events"
   grep -q "^Pulling: " <<<"$events" || fail "no Pulling event: $events"
   grep -q "^Pulled: .*uptimed $version" <<<"$events" || fail "no Pulled event naming version $version: $events"
@@ -156,6 +161,10 @@ spec:
   containers: [{name: q, image: /bin/sleep, args: ["100000"]}]
 POD
   wait_until 60 "quick Running while the install runs" phase_is quick Running
+  # The node's Lease keeps renewing while the install holds.
+  local lease; lease=$(lease_time) || fail "cannot read the node's Lease"
+  [[ -n $lease ]] || fail "the node has no Lease"
+  wait_until 90 "a Lease renewal during the install" lease_moved_from "$lease"
   node test ! -e /run/$pkg-go || fail "the install was released early"
   [[ $(waiting_reason slow) == ContainerCreating ]] || fail "slow left ContainerCreating before its install ended"
   node touch /run/$pkg-go

@@ -69,6 +69,7 @@ Rendered render(const std::string &container_fields, bool init = false) {
     image.default_command = exec_start_of_package_unit(unit);
     image.writable_directives = writable_directives_of_package_unit(unit);
     image.package_settings = settings_of_package_unit(unit);
+    image.data_directories = {"/var/spool/daemon", "/var/lib/systemk", "/var/../etc"};
     ResolvedImage other;
     other.resolver = "pkg-path";
     other.default_command = {{"/bin/true", WordOrigin::PodSpec}};
@@ -154,4 +155,10 @@ TEST(PackageUnit, AControlCharacterIsRefused) {
     UnitFile unit;
     unit.section("Service").add("Environment", std::string("A=1\x01"));
     EXPECT_THROW(settings_of_package_unit(unit), QuotingError);
+}
+
+TEST(PackageUnit, APackageSystemkInstalledMayWriteItsDataDirectoriesOnly) {
+    const auto r = render("");
+    // Its own spool, never systemk's state or anything outside /var.
+    EXPECT_EQ(r.unit.find("Service")->values("ReadWritePaths"), (std::vector<std::string>{"-/var/spool/daemon"}));
 }

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "../../plugins/pkg-apt/package_choice.h"
@@ -62,6 +63,17 @@ TEST(PkgAptUnits, EverythingThatCanActivateIsMasked) {
                                 "/lib/systemd/system/x@.service", "/lib/systemd/system/x.timer",
                                 "/usr/lib/systemd/system/x.service", "/lib/systemd/system/x.conf", "/usr/sbin/x"}),
               (std::vector<std::string>{"x.service", "x.socket", "x@.service", "x.timer"}));
+}
+
+TEST(PkgAptUnits, DataDirectoriesAreThePackagesOwnTopMostOnes) {
+    const std::set<std::string> dirs = {"/var/spool/uptimed", "/var/lib/prometheus", "/var/lib/prometheus/node-exporter",
+                                        "/var/log", "/var/lib"};
+    auto is_dir = [&](const std::string &p) { return dirs.contains(p); };
+    EXPECT_EQ(data_directories({"/.", "/var", "/var/lib", "/var/log", "/var/spool/uptimed", "/var/spool/uptimed/x",
+                                "/var/lib/prometheus", "/var/lib/prometheus/node-exporter", "/var/lib/file",
+                                "/var/lib/../etc", "/usr/sbin"},
+                               is_dir),
+              (std::vector<std::string>{"/var/spool/uptimed", "/var/lib/prometheus"}));
 }
 
 namespace {

@@ -161,6 +161,8 @@ typedef struct systemk_host {
  *                 own service unit; its ExecStart= is the container's default command
  *     "execStart": ["/abs/path", "arg", ...] — the default command when there is no unit
  *                 (e.g. the image is a path to a binary)
+ *     "dataDirectories": ["/var/spool/x", ...] — the package's own data directories; a pod
+ *                 running a package systemk installed may write there
  *     "present":  dryRun only: false when the real call would download or install something
  *                 (the host then reports a pull: Events Pulling/Pulled, a waiting message);
  *                 absent counts as true

@@ -119,6 +119,8 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
                 if (const auto unit_path = optional_string(*unit, "path", "unit"))
                     read_package_unit(*unit_path, field, resolved);
             }
+            if (const auto *dirs = optional_array(r, "dataDirectories", "result"))
+                for (const auto &d : *dirs) resolved.data_directories.push_back(as_string(d, field));
             if (resolved.default_command.empty())
                 if (const auto *exec = optional_array(r, "execStart", "result"))
                     for (const auto &w : *exec)

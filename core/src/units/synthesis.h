@@ -27,6 +27,8 @@ struct ResolvedImage {
     // From the package's own unit: StateDirectory=, RuntimeDirectory=, ReadWritePaths=, ...
     // (key, raw value), so that a packaged daemon can still write where its packager said.
     std::vector<std::pair<std::string, std::string>> writable_directives;
+    // The package's own data directories (/var/spool/x), writable when systemk installed it.
+    std::vector<std::string> data_directories;
     // The rest of the package unit a pod keeps (Type=, User=, Environment=, ...), vetted.
     PackageUnitSettings package_settings;
 };
