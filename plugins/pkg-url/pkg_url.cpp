@@ -7,11 +7,11 @@
 
 #include <apt-pkg/fileutl.h>
 #include <apt-pkg/hashes.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -99,7 +99,9 @@ bool is_ar_archive(const std::string &path) {
 // The package file for `deb`: from the cache when it is there (and matches the pin), else
 // downloaded through the host and checked against the pin before it is kept.
 std::string fetch_package(Instance &inst, const DebUrl &deb) {
-    mkdir(inst.cache_dir.c_str(), 0700);
+    std::error_code ec;
+    std::filesystem::create_directories(inst.cache_dir, ec);
+    if (ec) throw AptError(AptError::Failed, "cannot create " + inst.cache_dir + ": " + ec.message());
     const auto path = inst.cache_dir + "/" + sha256_of_text(deb.url) + "-" + (deb.sha256.empty() ? "unpinned" : deb.sha256) +
                       "_" + deb.arch + ".deb";
     if (access(path.c_str(), R_OK) == 0 && (deb.sha256.empty() || sha256_of_file(path) == deb.sha256)) return path;

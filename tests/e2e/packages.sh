@@ -206,7 +206,73 @@ POD
   echo "a bogus name went ErrImagePull -> ImagePullBackOff, and the fixed image ran"
 }
 
+# Acceptance: an https .deb served by a local HTTPS server with a test CA (systemk trusts it
+# through systemk.fetch-ca-file) installs and runs; a wrong #sha256= is refused before anything
+# is installed.
+case_url_deb_installs() {
+  setup_ns
+  local rootfs=$RUN/nodes/$NODE/rootfs pkg=systemk-e2e-url port=$((SYSTEMK_E2E_API_PORT + 7)) work
+  work=$(mktemp -d)
+  (cd "$work" && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -subj /CN=e2e-ca -days 1 \
+     && openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost \
+     && printf 'subjectAltName=IP:127.0.0.1\n' > ext \
+     && openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile ext -out srv.crt) \
+    >/dev/null 2>&1 || fail "openssl"
+  local d=$work/$pkg
+  mkdir -p "$d/DEBIAN" "$d/lib/systemd/system" "$d/usr/sbin" "$work/www"
+  printf 'Package: %s\nVersion: 1.0-1\nArchitecture: all\nMaintainer: e2e <e2e@example.org>\nDescription: e2e url daemon\n' \
+    "$pkg" > "$d/DEBIAN/control"
+  printf '#!/bin/sh\necho "url-daemon-ran as $(id -un)"\nexec sleep 100000\n' > "$d/usr/sbin/$pkg"
+  chmod 755 "$d/usr/sbin/$pkg"
+  printf '[Service]\nExecStart=/usr/sbin/%s\nUser=nobody\n[Install]\nWantedBy=multi-user.target\n' "$pkg" \
+    > "$d/lib/systemd/system/$pkg.service"
+  local deb=${pkg}_1.0-1_all.deb
+  dpkg-deb --build --root-owner-group "$d" "$work/www/$deb" >/dev/null || fail "dpkg-deb"
+  local sha; sha=$(sha256sum "$work/www/$deb" | cut -d' ' -f1)
+  # The node shares the host's network: a server here is https://127.0.0.1:$port there.
+  (cd "$work/www" && exec openssl s_server -quiet -accept "127.0.0.1:$port" -cert ../srv.crt -key ../srv.key -WWW) \
+    >/dev/null 2>&1 < /dev/null &
+  local server=$!
+  local config=$rootfs/etc/systemk/config.yaml
+  cp "$config" "$work/config.yaml.orig"
+  trap "kill $server 2>/dev/null; cp '$work/config.yaml.orig' '$config'; '$E2E_DIR/node.sh' exec '$NODE' systemctl restart systemk; \
+        k delete pods --all --wait=false >/dev/null 2>&1; rm -rf '$work'" EXIT
+  wait_until 30 "the https server" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+  cp "$work/ca.crt" "$rootfs/etc/systemk/e2e-ca.crt"
+  echo "plugin-option: [systemk.fetch-ca-file=/etc/systemk/e2e-ca.crt]" >> "$config"
+  node systemctl restart systemk || fail "restarting systemk"
+  local url=https://127.0.0.1:$port/$deb
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: wrongpin}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: w, image: "$url#sha256=$(printf '0%.0s' {1..64})"}]
+POD
+  wait_until 120 "wrongpin refused" '[[ $(waiting_reason wrongpin) == ErrImagePull || $(waiting_reason wrongpin) == ImagePullBackOff ]]'
+  [[ $(waiting_message wrongpin) == *"not the pinned 0000"*"nothing was installed"* ]] || fail "message: $(waiting_message wrongpin)"
+  [[ -z $(installed_version $pkg) ]] || fail "$pkg got installed despite the wrong pin"
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: urlpin}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: u, image: "$url#sha256=$sha"}]
+POD
+  wait_until 120 "urlpin Running" phase_is urlpin Running
+  [[ $(installed_version $pkg) == 1.0-1 ]] || fail "$pkg is not installed: '$(installed_version $pkg)'"
+  local enabled; enabled=$(node systemctl is-enabled $pkg.service 2>&1 || true)
+  [[ $enabled == masked ]] || fail "$pkg.service is not masked: '$enabled'"
+  wait_until 30 "the daemon's output" "node journalctl -u $(unit_of urlpin u) -o cat --no-pager | grep -q 'url-daemon-ran as nobody'"
+  k delete pod wrongpin urlpin --wait=true >/dev/null
+  echo "$deb from https with its sha256 pin installed and ran; a wrong pin was refused and installed nothing"
+}
+
 case "${1:-}" in
-  apt_installs_uptimed|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers) "case_$1" ;;
+  apt_installs_uptimed|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers|url_deb_installs) "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac
