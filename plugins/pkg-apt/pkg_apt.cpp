@@ -88,7 +88,13 @@ systemk_status resolve(void *instance, const char *request_json, systemk_output 
         const auto ref = parse_package(image);
         if (!ref) return fail(error, SYSTEMK_ERR_INVALID, "'" + printable(image) + "' is not a Debian package name");
         const auto policy = pull_policy(request);
-        std::lock_guard lock(inst.mutex);
+        // A dry run never waits for a transaction in progress: the host then knows the real
+        // call would wait (and runs it where waiting blocks nothing else).
+        std::unique_lock lock(inst.mutex, std::defer_lock);
+        if (!dry_run)
+            lock.lock();
+        else if (!lock.try_lock())
+            return fail(error, SYSTEMK_ERR_TRANSIENT, "another package transaction is running");
         const auto plan = inst.apt->plan(*ref, policy == "Always", !dry_run && policy != "Never");
         if (plan.needs_install && !dry_run && policy == "Never")
             return fail(error, SYSTEMK_ERR_NOT_FOUND,

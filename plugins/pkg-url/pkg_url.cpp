@@ -161,7 +161,13 @@ systemk_status resolve(void *instance, const char *request_json, systemk_output 
             return fail(error, SYSTEMK_ERR_INVALID, "'" + printable(image) +
                                                         "' is not an https URL of a file named name_version_arch.deb "
                                                         "(optionally followed by #sha256=<64 hex digits>)");
-        std::lock_guard lock(inst.mutex);
+        // A dry run never waits for a transaction in progress: the host then knows the real
+        // call would wait (and runs it where waiting blocks nothing else).
+        std::unique_lock lock(inst.mutex, std::defer_lock);
+        if (!dry_run)
+            lock.lock();
+        else if (!lock.try_lock())
+            return fail(error, SYSTEMK_ERR_TRANSIENT, "another package transaction is running");
         const PackageRef ref{deb->name, deb->version};
         if (dry_run) {
             // Without downloading: present when exactly this version is installed.

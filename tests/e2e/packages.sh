@@ -131,13 +131,14 @@ POD
 }
 
 # Acceptance: while a package installs, the container waits in ContainerCreating with a
-# message, and another pod starts and runs. The install then completes, the daemon's start by
+# message, and another pod starts and runs, even with a second pod waiting for the same
+# package (two pulls once held both of the agent's prepare threads). The install then completes, the daemon's start by
 # its maintainer script was refused (policy-rc.d), and the pod runs with its unit's settings.
 case_slow_install_does_not_block() {
   setup_ns
   build_repo
   local pkg=systemk-e2e-slow
-  k delete pod slow quick --ignore-not-found --wait=true >/dev/null
+  k delete pod slow slow2 quick --ignore-not-found --wait=true >/dev/null
   node rm -f /run/$pkg-go /run/$pkg-installing
   apply <<POD
 apiVersion: v1
@@ -147,8 +148,17 @@ spec:
   $POD_PLACEMENT
   automountServiceAccountToken: false
   containers: [{name: s, image: $pkg, env: [{name: FROM_POD, value: "yes"}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: slow2}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: s, image: $pkg}]
 POD
   wait_until 180 "the slow package's postinst" node test -e /run/$pkg-installing
+  wait_until 60 "slow2 waiting for its pull" '[[ $(waiting_reason slow2) == ContainerCreating ]]'
   [[ $(waiting_reason slow) == ContainerCreating ]] || fail "slow is not ContainerCreating: $(waiting_reason slow)"
   [[ $(waiting_message slow) == *"$pkg"* ]] || fail "no message while installing: '$(waiting_message slow)'"
   apply <<POD
@@ -169,13 +179,14 @@ POD
   [[ $(waiting_reason slow) == ContainerCreating ]] || fail "slow left ContainerCreating before its install ended"
   node touch /run/$pkg-go
   wait_until 120 "slow Running" phase_is slow Running
+  wait_until 120 "slow2 Running" phase_is slow2 Running
   unit_inactive $pkg.service || fail "the maintainer script started the package's own unit"
   local enabled; enabled=$(node systemctl is-enabled $pkg.service 2>&1 || true)
   [[ $enabled == masked ]] || fail "$pkg.service is not masked: '$enabled'"
   wait_until 30 "the daemon's output" "node journalctl -u $(unit_of slow s) -o cat --no-pager | grep -q greeting="
   local out; out=$(node journalctl -u "$(unit_of slow s)" -o cat --no-pager) || fail "journalctl"
   grep -q "greeting=from-the-package cwd=/var/lib/$pkg user=nobody" <<<"$out" || fail "the unit's settings were not kept: $out"
-  k delete pod slow quick --wait=true >/dev/null
+  k delete pod slow slow2 quick --wait=true >/dev/null
   echo "quick ran while $pkg installed; then $pkg ran with its unit's Environment, WorkingDirectory and User"
 }
 

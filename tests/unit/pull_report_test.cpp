@@ -32,3 +32,22 @@ TEST(PullReport, OnlyImagesThatArePulledAreReported) {
     pods::resolve_images(pod, registry, true, report);
     EXPECT_TRUE(seen.empty());
 }
+
+TEST(PullReport, ADeferredPullChangesNothingAndSaysSo) {
+    plugins::PluginRegistry registry;
+    ASSERT_TRUE(registry.load_file(std::filesystem::path(SYSTEMK_FIXTURE_PLUGIN_DIR) / "ok" / "fixture-ok.so", {}));
+    auto pod_with = [](const std::string &image) {
+        return pods::parse_manifests("kind: Pod\nmetadata: {name: p, namespace: ns, uid: u}\nspec:\n  containers:\n"
+                                     "  - {name: a, image: '" + image + "'}\n")
+            .at(0)
+            .as_object();
+    };
+    int reported = 0;
+    pods::PullReporter report;
+    report.defer = true;
+    report.pulling = [&](const std::string &, const std::string &) { ++reported; };
+    EXPECT_THROW(pods::resolve_images(pod_with("fixture:absent"), registry, false, report), pods::PullDeferred);
+    EXPECT_EQ(reported, 0);
+    // Nothing to pull: resolved right there.
+    EXPECT_EQ(pods::resolve_images(pod_with("fixture:here"), registry, false, report).size(), 1u);
+}

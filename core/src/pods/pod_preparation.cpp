@@ -76,7 +76,7 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
             json::object request{{"image", image}, {"dryRun", dry_run}, {"pod", pod_reference(pod)}, {"container", container}};
             json::value result;
             std::optional<std::chrono::steady_clock::time_point> pull_started;
-            if (!dry_run && (report.pulling || report.pulled)) {
+            if (!dry_run && (report.pulling || report.pulled || report.defer)) {
                 // A dry run says whether the real call will download or install: only then is
                 // there a pull to report (the kubelet says nothing of images already present).
                 try {
@@ -85,15 +85,17 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
                     const auto planned = resolver->resolve(probe);
                     const auto *present = planned.is_object() ? planned.get_object().if_contains("present") : nullptr;
                     if (present && present->is_bool() && !present->get_bool()) {
+                        if (report.defer) throw PullDeferred(image);
                         if (report.pulling)
                             report.pulling(name, "Pulling image \"" + image + "\": installing " +
                                                      what_was_pulled(planned.get_object(), image));
                         pull_started = std::chrono::steady_clock::now();
                     }
                 } catch (const plugins::PluginCallError &e) {
-                    // Not known here yet: the real call may refresh what it knows and install
-                    // it (or say what is wrong).
-                    if (e.status() == SYSTEMK_ERR_NOT_FOUND) {
+                    // Not known here yet (the real call may refresh what it knows and install
+                    // it, or say what is wrong), or the resolver is busy with a transaction.
+                    if (e.status() == SYSTEMK_ERR_NOT_FOUND || e.status() == SYSTEMK_ERR_TRANSIENT) {
+                        if (report.defer) throw PullDeferred(image);
                         if (report.pulling) report.pulling(name, "Pulling image \"" + image + "\"");
                         pull_started = std::chrono::steady_clock::now();
                     }

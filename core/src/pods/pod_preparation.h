@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 
 #include "plugins/plugin_loader.h"
@@ -19,6 +20,14 @@ namespace systemk::pods {
 // and a message for its Event. Either may be empty.
 struct PullReporter {
     std::function<void(const std::string &container, const std::string &message)> pulling, pulled;
+    // Set: a pull is not run here; resolve_images throws PullDeferred before changing anything,
+    // so that the caller runs it where a long wait holds up nothing else.
+    bool defer = false;
+};
+
+class PullDeferred : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
 };
 
 // Throws SpecError (reason ErrImagePull) naming the container's image field. When `report` has

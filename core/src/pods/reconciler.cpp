@@ -126,6 +126,7 @@ Reconciler::Reconciler(asio::io_context &io, PodApi &api, systemd::UnitControl &
                        EngineSettings settings)
     : io_(io), api_(api), units_(units), preparer_(std::move(preparer)), node_(std::move(node)), pods_(pods),
       objects_synced_(std::move(objects_synced)), settings_(settings), pool_(settings.prepare_threads),
+      pull_pool_(settings.pull_threads),
       // Four API connections at most: three status writers, one Event writer.
       status_(io.get_executor(), api_, 3), events_(io.get_executor(), api_, "systemk", node_.node_name, {}, 1),
       queue_(io.get_executor(), [this](std::string key) { return sync(std::move(key)); }), resync_timer_(io) {
@@ -135,6 +136,7 @@ Reconciler::Reconciler(asio::io_context &io, PodApi &api, systemd::UnitControl &
 Reconciler::~Reconciler() {
     *alive_ = false;
     pool_.join();
+    pull_pool_.join();
 }
 
 void Reconciler::enqueue(const std::string &key) {
@@ -416,17 +418,27 @@ asio::awaitable<bool> Reconciler::prepare(PodRuntime &rt, const json::object &po
     };
     report.pulling = [on_loop](const std::string &container, const std::string &message) { on_loop(container, "Pulling", message); };
     report.pulled = [on_loop](const std::string &container, const std::string &message) { on_loop(container, "Pulled", message); };
-    // Plugins may download and install packages: never on the event loop.
+    // Plugins may download and install packages: never on the event loop, and not on the
+    // prepare threads either (a pull is deferred there and run on the pull threads).
+    report.defer = true;
+    bool deferred = false;
     std::function<void()> work = [&] {
         try {
             made = preparer_(pod, report);
+        } catch (const PullDeferred &) {
+            deferred = true;
         } catch (const SpecError &e) {
             spec_error = e;
         } catch (const std::exception &e) {
             other_error = e.what();
         }
     };
-    co_await run_blocking(pool_, std::move(work));
+    co_await run_blocking(pool_, work);
+    if (deferred && *alive) {
+        report.defer = false;
+        deferred = false;
+        co_await run_blocking(pull_pool_, std::move(work));
+    }
     if (!*alive) co_return false;
     auto it = runtimes_.find(key);
     if (it == runtimes_.end() || it->second.uid != uid) co_return false;  // replaced meanwhile

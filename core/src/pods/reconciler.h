@@ -44,6 +44,9 @@ struct EngineSettings {
     std::chrono::milliseconds poll_while_stopping{500};
     std::chrono::milliseconds retry_after_error{10000};
     size_t prepare_threads = 2;
+    // Pods whose images must be pulled (packages installed) are prepared on these instead, so
+    // that a long install never holds a prepare thread other pods need.
+    size_t pull_threads = 4;
 };
 
 class Reconciler {
@@ -131,6 +134,7 @@ private:
     std::function<bool(const boost::json::object &)> objects_synced_;
     EngineSettings settings_;
     boost::asio::thread_pool pool_;
+    boost::asio::thread_pool pull_pool_;
     StatusManager status_;
     EventRecorder events_;
     WorkQueue queue_;
