@@ -127,6 +127,8 @@ AptPackages::AptPackages(AptSettings settings) : settings_(std::move(settings)) 
     _config->Set("DPkg::Options::", "--force-confold");
     _config->Set("Dpkg::Use-Pty", "false");
     _config->Set("DPkg::Progress-Fancy", "false");
+    // A pod gets the package and what it depends on, not what it merely recommends.
+    _config->Set("APT::Install-Recommends", "false");
     // debconf reads it from the environment of the maintainer scripts. Set once, from init,
     // before any other thread of this plugin runs.
     setenv("DEBIAN_FRONTEND", "noninteractive", 1);

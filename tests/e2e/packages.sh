@@ -107,6 +107,30 @@ POD
   echo "uptimed $version installed by systemk, its own unit masked, run as a pod as user daemon"
 }
 
+# Acceptance: `image: prometheus-node-exporter` (a package with its own user, an
+# EnvironmentFile= and a data directory) runs from its own unit, and its metrics port answers.
+case_node_exporter_answers() {
+  setup_ns
+  k delete pod exporter --ignore-not-found --wait=true >/dev/null
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: exporter}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: e, image: prometheus-node-exporter}]
+POD
+  wait_until 300 "exporter Running" phase_is exporter Running
+  local user; user=$(unit_property "$(unit_of exporter e)" User) || fail "User"
+  [[ $user == prometheus ]] || fail "the package unit's User= was not kept: '$user'"
+  unit_inactive prometheus-node-exporter.service || fail "the package's own unit runs"
+  # The node shares the host's network.
+  wait_until 60 "metrics on :9100" 'curl -fsS http://127.0.0.1:9100/metrics 2>/dev/null | grep -q "^node_exporter_build_info"'
+  k delete pod exporter --wait=true >/dev/null
+  echo "prometheus-node-exporter $(installed_version prometheus-node-exporter) answered on :9100 as user prometheus"
+}
+
 # Acceptance: a pinned version that does not exist fails clearly, and nothing is installed.
 case_pinned_unknown_version() {
   setup_ns
@@ -284,6 +308,6 @@ POD
 }
 
 case "${1:-}" in
-  apt_installs_uptimed|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers|url_deb_installs) "case_$1" ;;
+  apt_installs_uptimed|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers|url_deb_installs|node_exporter_answers) "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac
