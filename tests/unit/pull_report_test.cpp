@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pods/pod_preparation.h"
+#include "pods/spec_error.h"
 #include "pods/yaml_to_json.h"
 
 using namespace systemk;
@@ -29,7 +30,7 @@ TEST(PullReport, OnlyImagesThatArePulledAreReported) {
     EXPECT_EQ(seen[1].rfind("pulled a: Successfully pulled image \"fixture:absent\" in ", 0), 0u) << seen[1];
     // A dry run (render) reports nothing.
     seen.clear();
-    pods::resolve_images(pod, registry, true, report);
+    EXPECT_THROW(pods::resolve_images(pod, registry, true, report), pods::SpecError);  // see below
     EXPECT_TRUE(seen.empty());
 }
 
@@ -50,4 +51,20 @@ TEST(PullReport, ADeferredPullChangesNothingAndSaysSo) {
     EXPECT_EQ(reported, 0);
     // Nothing to pull: resolved right there.
     EXPECT_EQ(pods::resolve_images(pod_with("fixture:here"), registry, false, report).size(), 1u);
+}
+
+TEST(PullReport, ADryRunSaysWhatWouldBeInstalled) {
+    plugins::PluginRegistry registry;
+    ASSERT_TRUE(registry.load_file(std::filesystem::path(SYSTEMK_FIXTURE_PLUGIN_DIR) / "ok" / "fixture-ok.so", {}));
+    const auto pod = pods::parse_manifests("kind: Pod\nmetadata: {name: p, namespace: ns, uid: u}\nspec:\n  containers:\n"
+                                           "  - {name: a, image: 'fixture:absent'}\n")
+                         .at(0)
+                         .as_object();
+    try {
+        pods::resolve_images(pod, registry, true);
+        FAIL() << "no error";
+    } catch (const pods::SpecError &e) {
+        EXPECT_EQ(std::string(e.what()), "spec.containers[0].image: package absent 1.0 would be installed; its service unit is "
+                                         "known once it is (a dry run installs nothing)");
+    }
 }

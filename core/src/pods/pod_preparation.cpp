@@ -127,6 +127,12 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
                 if (const auto *exec = optional_array(r, "execStart", "result"))
                     for (const auto &w : *exec)
                         resolved.default_command.push_back({as_string(w, field), units::WordOrigin::PodSpec});
+            // A dry run (render) installs nothing, so a package not here yet has no unit to read.
+            const auto *present = r.if_contains("present");
+            if (dry_run && present && present->is_bool() && !present->get_bool() && resolved.default_command.empty() &&
+                !optional_array(container, "command", path))
+                throw SpecError(field, what_was_pulled(r, image) + " would be installed; its service unit is known once it is (a dry run installs nothing)",
+                                "ErrImagePull");
             out[name] = std::move(resolved);
         }
     }
