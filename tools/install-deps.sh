@@ -7,7 +7,7 @@ build_pkgs=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
   libsystemd-dev libspdlog-dev libfmt-dev libssl-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev systemd dbus
+  libgtest-dev libgmock-dev systemd dbus libapt-pkg-dev
 )
 e2e_pkgs=(
   golang-1.19-go etcd-server rsync jq openssl make golang-github-modern-go-reflect2-dev

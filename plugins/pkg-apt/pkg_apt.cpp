@@ -1,26 +1,32 @@
-// pkg-apt: images that are Debian package names, "name" or "name:version".
-//
-// This release reads the dpkg database to find an installed package's own service unit (what
-// `systemk render` and already-installed packages need). Installing through libapt-pkg is the
-// next step; until then a package that is not installed is reported as such.
+// pkg-apt: images that are Debian package names, "name" or "name:version". The package is
+// found and installed through libapt-pkg (with its dependencies, its daemon kept from starting
+// during the transaction), and its own service unit is handed to the host.
 #include <boost/json.hpp>
 
 #include <cstring>
-#include <fstream>
-#include <optional>
-#include <sstream>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "apt_packages.h"
+#include "package_choice.h"
+#include "package_result.h"
 #include "systemk/plugin.h"
 
 namespace {
 
 namespace json = boost::json;
+using namespace pkg_apt;
+
+// The host refuses longer images before asking; the plugin does not rely on that.
+constexpr size_t kMaxImage = 4096;
 
 struct Instance {
-    std::string admindir = "/var/lib/dpkg";
-    std::string root;  // prefix for files listed by dpkg (tests point it at a fixture tree)
+    const systemk_host *host = nullptr;
+    std::unique_ptr<AptPackages> apt;
+    std::string state_dir;  // remembers which packages systemk installed
+    std::mutex mutex;       // libapt-pkg is process-wide state
 };
 
 std::string config(const systemk_host *host, const char *key, const std::string &fallback) {
@@ -31,46 +37,8 @@ std::string config(const systemk_host *host, const char *key, const std::string 
     return fallback;
 }
 
-// The host refuses longer images before asking; the plugin does not rely on that.
-constexpr size_t kMaxImage = 4096;
-
-struct PackageRef {
-    std::string name, version;  // version empty: any
-};
-
-bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-'; }
-bool is_version_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '~' ||
-           c == ':' || c == '-';
-}
-
-// "name" or "name:version" with Debian's rules: a name is [a-z0-9][a-z0-9+.-]+ and holds no ':',
-// so the first ':' ends it; the version is [A-Za-z0-9.+~:-]+ (an epoch brings more ':'). One
-// pass over the text, no backtracking.
-std::optional<PackageRef> parse_package(std::string_view image) {
-    if (image.size() > kMaxImage) return std::nullopt;
-    const auto colon = image.find(':');
-    const auto name = image.substr(0, colon);
-    if (name.size() < 2 || name[0] == '+' || name[0] == '.' || name[0] == '-') return std::nullopt;
-    for (char c : name)
-        if (!is_name_char(c)) return std::nullopt;
-    PackageRef ref{std::string(name), {}};
-    if (colon == std::string_view::npos) return ref;
-    const auto version = image.substr(colon + 1);
-    if (version.empty()) return std::nullopt;
-    for (char c : version)
-        if (!is_version_char(c)) return std::nullopt;
-    ref.version = std::string(version);
-    return ref;
-}
-
-// The image as it may appear in a one-line error: control characters shown as '?', and cut short.
-std::string printable(std::string_view image) {
-    constexpr size_t kShown = 200;
-    std::string out;
-    for (char c : image.substr(0, kShown)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-    if (image.size() > kShown) out += "...";
-    return out;
+void log(const Instance &inst, systemk_log_level level, const std::string &message) {
+    if (inst.host && inst.host->log) inst.host->log(inst.host->ctx, level, message.c_str());
 }
 
 int claim(void *, const char *image) noexcept {
@@ -87,44 +55,31 @@ systemk_status fail(systemk_output *error, systemk_status status, const std::str
     return status;
 }
 
-// The installed version of `name`, or empty.
-std::string installed_version(const Instance &inst, const std::string &name) {
-    std::ifstream status(inst.admindir + "/status");
-    std::string line, package, state, version;
-    auto done = [&]() { return package == name && state.find(" installed") != std::string::npos; };
-    while (std::getline(status, line)) {
-        if (line.empty()) {
-            if (done()) return version;
-            package.clear(); state.clear(); version.clear();
-        } else if (line.rfind("Package: ", 0) == 0) package = line.substr(9);
-        else if (line.rfind("Status: ", 0) == 0) state = line.substr(8);
-        else if (line.rfind("Version: ", 0) == 0) version = line.substr(9);
-    }
-    return done() ? version : std::string();
+bool has_command(const json::object &request) {
+    const auto *container = request.if_contains("container");
+    if (!container || !container->is_object()) return false;
+    const auto *command = container->get_object().if_contains("command");
+    return command && command->is_array() && !command->get_array().empty();
 }
 
-// The package's own service unit: "<name>.service" if it ships one, else its first .service.
-std::string package_unit(const Instance &inst, const std::string &name) {
-    std::string first;
-    for (const auto &list : {inst.admindir + "/info/" + name + ".list", inst.admindir + "/info/" + name + ":amd64.list",
-                             inst.admindir + "/info/" + name + ":arm64.list"}) {
-        std::ifstream in(list);
-        std::string line;
-        while (std::getline(in, line)) {
-            const bool unit_dir = line.rfind("/lib/systemd/system/", 0) == 0 || line.rfind("/usr/lib/systemd/system/", 0) == 0;
-            if (!unit_dir || line.size() < 9 || line.compare(line.size() - 8, 8, ".service") != 0) continue;
-            if (line.find('@') != std::string::npos) continue;  // templates need an instance
-            if (line.substr(line.rfind('/') + 1) == name + ".service") return line;
-            if (first.empty()) first = line;
-        }
-        if (!first.empty()) break;
+std::string pull_policy(const json::object &request) {
+    const auto *container = request.if_contains("container");
+    if (!container || !container->is_object()) return "IfNotPresent";
+    const auto *policy = container->get_object().if_contains("imagePullPolicy");
+    return policy && policy->is_string() ? std::string(policy->get_string()) : "IfNotPresent";
+}
+
+systemk_status status_of(const AptError &e) {
+    switch (e.kind) {
+        case AptError::NotFound: return SYSTEMK_ERR_NOT_FOUND;
+        case AptError::Transient: return SYSTEMK_ERR_TRANSIENT;
+        default: return SYSTEMK_ERR_INTERNAL;
     }
-    return first;
 }
 
 systemk_status resolve(void *instance, const char *request_json, systemk_output *result, systemk_output *error) noexcept {
     try {
-        const auto &inst = *static_cast<Instance *>(instance);
+        auto &inst = *static_cast<Instance *>(instance);
         const auto request = json::parse(request_json).as_object();
         const std::string image(request.at("image").as_string());
         const bool dry_run = request.contains("dryRun") && request.at("dryRun").as_bool();
@@ -132,23 +87,28 @@ systemk_status resolve(void *instance, const char *request_json, systemk_output 
             return fail(error, SYSTEMK_ERR_INVALID, "the image is longer than " + std::to_string(kMaxImage) + " bytes");
         const auto ref = parse_package(image);
         if (!ref) return fail(error, SYSTEMK_ERR_INVALID, "'" + printable(image) + "' is not a Debian package name");
-        const std::string &name = ref->name, &wanted = ref->version;
-        const auto version = installed_version(inst, name);
-        if (version.empty()) {
-            if (dry_run)
-                return fail(error, SYSTEMK_ERR_NOT_FOUND,
-                            "package " + name + " is not installed here, so its service unit is unknown without installing it");
-            return fail(error, SYSTEMK_ERR_UNSUPPORTED,
-                        "package " + name + " is not installed, and installing packages is not supported by this version of pkg-apt");
-        }
-        if (!wanted.empty() && wanted != version)
-            return fail(error, SYSTEMK_ERR_UNSUPPORTED,
-                        "package " + name + " " + version + " is installed, not the requested " + wanted);
-        json::object out{{"package", name}, {"version", version}, {"installed", false}};
-        if (const auto unit = package_unit(inst, name); !unit.empty())
-            out["unit"] = json::object{{"name", unit.substr(unit.rfind('/') + 1)}, {"path", inst.root + unit}};
-        systemk_output_puts(result, json::serialize(out).c_str());
+        const auto policy = pull_policy(request);
+        // A dry run never waits for a transaction in progress: the host then knows the real
+        // call would wait (and runs it where waiting blocks nothing else).
+        std::unique_lock lock(inst.mutex, std::defer_lock);
+        if (!dry_run)
+            lock.lock();
+        else if (!lock.try_lock())
+            return fail(error, SYSTEMK_ERR_TRANSIENT, "another package transaction is running");
+        const auto plan = inst.apt->plan(*ref, policy == "Always", !dry_run && policy != "Never");
+        if (plan.needs_install && !dry_run && policy == "Never")
+            return fail(error, SYSTEMK_ERR_NOT_FOUND,
+                        "package " + plan.name + " " + plan.target + " is not installed and imagePullPolicy is Never");
+        const auto outcome = dry_run ? describe_dry_run(*inst.apt, plan, inst.state_dir)
+                                     : install_and_describe(*inst.apt, plan, inst.state_dir, has_command(request),
+                                                            [&inst](bool warning, const std::string &m) {
+                                                                log(inst, warning ? SYSTEMK_LOG_WARN : SYSTEMK_LOG_INFO, m);
+                                                            });
+        if (!outcome.error.empty()) return fail(error, SYSTEMK_ERR_INVALID, outcome.error);
+        systemk_output_puts(result, outcome.json.c_str());
         return SYSTEMK_OK;
+    } catch (const AptError &e) {
+        return fail(error, status_of(e), e.what());
     } catch (const std::exception &e) {
         return fail(error, SYSTEMK_ERR_INVALID, std::string("bad request: ") + e.what());
     } catch (...) {
@@ -160,13 +120,23 @@ systemk_status release(void *, const char *, systemk_output *) noexcept { return
 
 systemk_status init(const systemk_host *host, void **instance, systemk_output *error) noexcept {
     try {
-        auto *inst = new Instance;
-        inst->admindir = config(host, "admindir", inst->admindir);
-        inst->root = config(host, "root", "");
-        *instance = inst;
+        auto inst = std::make_unique<Instance>();
+        inst->host = host;
+        AptSettings settings;
+        settings.admindir = config(host, "admindir", "");
+        settings.root = config(host, "root", "/");
+        if (settings.root.empty()) settings.root = "/";
+        const auto interval = config(host, "refresh-interval", "300");
+        settings.refresh_interval = std::chrono::seconds(std::stoul(interval));
+        inst->state_dir = config(host, "state-dir", "/var/lib/systemk/pkg-apt");
+        inst->apt = std::make_unique<AptPackages>(settings);
+        *instance = inst.release();
         return SYSTEMK_OK;
+    } catch (const std::exception &e) {
+        systemk_output_puts(error, e.what());
+        return SYSTEMK_ERR_INTERNAL;
     } catch (...) {
-        systemk_output_puts(error, "out of memory");
+        systemk_output_puts(error, "unexpected failure");
         return SYSTEMK_ERR_INTERNAL;
     }
 }
@@ -177,7 +147,7 @@ const systemk_resolver_ops kOps = {sizeof(systemk_resolver_ops), &claim, &resolv
 const char *const kHandles[] = {"name", "name:version", nullptr};
 const systemk_plugin kPlugin = {
     sizeof(systemk_plugin), SYSTEMK_ABI_MAJOR, SYSTEMK_ABI_MINOR, SYSTEMK_KIND_IMAGE_RESOLVER,
-    "pkg-apt", "0.1.0", "Debian packages: uses an installed package's own service unit",
+    "pkg-apt", "0.2.0", "Debian packages through libapt-pkg: installs them and uses their own service unit",
     kHandles, &init, &fini, &kOps, nullptr};
 
 }  // namespace

@@ -11,7 +11,7 @@ expect_error() {  # manifest, expected text
 expect_error $'kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: /no/such/binary}\n' \
   "spec.containers[0].image: image /no/such/binary: No such file or directory (ErrImagePull)"
 expect_error $'kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: not-installed-package-xyz}\n' \
-  "spec.containers[0].image: package not-installed-package-xyz is not installed here"
+  "spec.containers[0].image: package not-installed-package-xyz is not known to apt on this node"
 expect_error $'kind: Pod\nmetadata: {name: p}\nspec:\n  volumes: [{name: v, nfs: {server: x, path: /}}]\n  containers:\n  - {name: c, image: /bin/sh, command: [/bin/sh]}\n' \
   "spec.volumes[0].nfs: volume type 'nfs' is not supported by any plugin"
 expect_error $'kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: /bin/sh, env: [{name: X, value: "a\\u0000b"}]}\n' \

@@ -63,10 +63,12 @@ struct Engine {
         std::filesystem::remove_all(dir);
     }
     pods::Preparer preparer() {
-        return [this](const json::object &pod) {
+        return [this](const json::object &pod, const pods::PullReporter &) {
             ++prepared;
             if (pod.at("metadata").as_object().contains("deletionTimestamp")) ++prepared_while_deleting;
             if (fail_prepare) throw pods::SpecError("spec.volumes[0].configMap", "configMap 'missing' not found");
+            if (pod.at("spec").at("containers").at(0).at("image") == "no-such-package")
+                throw pods::SpecError("spec.containers[0].image", "package no-such-package is not known", "ErrImagePull");
             return synthesize(pod);
         };
     }
@@ -353,4 +355,26 @@ TEST(PodWorker, ZeroGraceStillHasAStopTimeout) {
     pod["spec"].as_object()["terminationGracePeriodSeconds"] = 0;
     const auto text = units::write_unit(e.synthesize(pod).at(0).unit);
     EXPECT_NE(text.find("TimeoutStopSec=1s"), std::string::npos) << text;
+}
+
+// A failed pull waits out its back-off: the status it writes (which brings the pod back to its
+// worker) and other updates do not pull again; a changed image is pulled at once.
+TEST(PodWorker, AFailedPullBacksOffUntilTheImageChanges) {
+    Engine e;
+    e.engine->start();
+    auto pod = make_pod("u1");
+    pod["spec"].as_object()["containers"].as_array()[0].as_object()["image"] = "no-such-package";
+    e.put(pod);
+    ASSERT_TRUE(e.run_until([&] { return e.status() && e.container().at("state").at("waiting").at("reason") == "ErrImagePull"; }));
+    EXPECT_NE(std::string(e.container().at("state").at("waiting").at("message").as_string()).find("is not known"),
+              std::string::npos);
+    ASSERT_TRUE(e.run_until([&] { return e.events("ErrImagePull") == 1; }));
+    const int tries = e.prepared;
+    for (int i = 0; i < 3; ++i) e.put(pod);
+    e.run_until([] { return false; }, 20);
+    EXPECT_EQ(e.prepared, tries);
+    pod["spec"].as_object()["containers"].as_array()[0].as_object()["image"] = "/bin/sleep";
+    e.put(pod);
+    ASSERT_TRUE(e.run_until([&] { return e.phase() == "Running"; }));
+    EXPECT_EQ(e.prepared, tries + 1);
 }

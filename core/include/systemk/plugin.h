@@ -161,6 +161,13 @@ typedef struct systemk_host {
  *                 own service unit; its ExecStart= is the container's default command
  *     "execStart": ["/abs/path", "arg", ...] — the default command when there is no unit
  *                 (e.g. the image is a path to a binary)
+ *     "dataDirectories": ["/var/spool/x", ...] — the package's own data directories; a pod
+ *                 running a package systemk installed may write there
+ *     "present":  dryRun only: false when the real call would download or install something
+ *                 (the host then reports a pull: Events Pulling/Pulled, a waiting message);
+ *                 absent counts as true. A dry run that fails with SYSTEMK_ERR_NOT_FOUND or
+ *                 SYSTEMK_ERR_TRANSIENT (e.g. busy with another transaction: a dry run should
+ *                 not wait for one) also makes the host treat the real call as a pull.
  *
  * release(request_json, error): no pod on this node uses the image any more (same request
  *   format, without "container"). A resolver may remove what it installed. Idempotent.

@@ -1,6 +1,8 @@
 #include "pods/pod_preparation.h"
 
+#include <chrono>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -33,15 +35,30 @@ void read_package_unit(const std::string &path, const std::string &field, units:
         const auto unit = units::parse_unit(text.str());
         resolved.default_command = units::exec_start_of_package_unit(unit);
         resolved.writable_directives = units::writable_directives_of_package_unit(unit);
+        resolved.package_settings = units::settings_of_package_unit(unit);
     } catch (const std::exception &e) {
         throw SpecError(field, "package unit " + path + " cannot be parsed: " + e.what(), "ErrImagePull");
     }
 }
 
+// "uptimed 1:0.4.6-3+b1", or the image when the result names no package.
+std::string what_was_pulled(const json::object &result, const std::string &image) {
+    const auto package = optional_string(result, "package", "result").value_or("");
+    if (package.empty()) return "image \"" + image + "\"";
+    const auto version = optional_string(result, "version", "result").value_or("");
+    return "package " + package + (version.empty() ? "" : " " + version);
+}
+
+std::string seconds_text(std::chrono::steady_clock::duration d) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + "s";
+}
+
 }  // namespace
 
 std::map<std::string, units::ResolvedImage> resolve_images(const json::object &pod,
-                                                           const plugins::PluginRegistry &plugins, bool dry_run) {
+                                                           const plugins::PluginRegistry &plugins, bool dry_run,
+                                                           const PullReporter &report) {
     std::map<std::string, units::ResolvedImage> out;
     const auto &spec = as_object(pod.at("spec"), "spec");
     for (const char *key : {"initContainers", "containers"}) {
@@ -58,12 +75,42 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
             if (!resolver) throw SpecError(field, "no image resolver plugin accepts '" + image + "'", "InvalidImageName");
             json::object request{{"image", image}, {"dryRun", dry_run}, {"pod", pod_reference(pod)}, {"container", container}};
             json::value result;
+            std::optional<std::chrono::steady_clock::time_point> pull_started;
+            if (!dry_run && (report.pulling || report.pulled || report.defer)) {
+                // A dry run says whether the real call will download or install: only then is
+                // there a pull to report (the kubelet says nothing of images already present).
+                try {
+                    auto probe = request;
+                    probe["dryRun"] = true;
+                    const auto planned = resolver->resolve(probe);
+                    const auto *present = planned.is_object() ? planned.get_object().if_contains("present") : nullptr;
+                    if (present && present->is_bool() && !present->get_bool()) {
+                        if (report.defer) throw PullDeferred(image);
+                        if (report.pulling)
+                            report.pulling(name, "Pulling image \"" + image + "\": installing " +
+                                                     what_was_pulled(planned.get_object(), image));
+                        pull_started = std::chrono::steady_clock::now();
+                    }
+                } catch (const plugins::PluginCallError &e) {
+                    // Not known here yet (the real call may refresh what it knows and install
+                    // it, or say what is wrong), or the resolver is busy with a transaction.
+                    if (e.status() == SYSTEMK_ERR_NOT_FOUND || e.status() == SYSTEMK_ERR_TRANSIENT) {
+                        if (report.defer) throw PullDeferred(image);
+                        if (report.pulling) report.pulling(name, "Pulling image \"" + image + "\"");
+                        pull_started = std::chrono::steady_clock::now();
+                    }
+                }
+            }
             try {
                 result = resolver->resolve(request);
             } catch (const plugins::PluginCallError &e) {
                 throw SpecError(field, e.what(), "ErrImagePull");
             }
             const auto &r = result.as_object();
+            if (pull_started && report.pulled)
+                report.pulled(name, "Successfully pulled image \"" + image + "\" in " +
+                                        seconds_text(std::chrono::steady_clock::now() - *pull_started) + ": " +
+                                        what_was_pulled(r, image) + " installed");
             units::ResolvedImage resolved;
             resolved.resolver = resolver->name();
             resolved.package = optional_string(r, "package", "result").value_or("");
@@ -74,10 +121,18 @@ std::map<std::string, units::ResolvedImage> resolve_images(const json::object &p
                 if (const auto unit_path = optional_string(*unit, "path", "unit"))
                     read_package_unit(*unit_path, field, resolved);
             }
+            if (const auto *dirs = optional_array(r, "dataDirectories", "result"))
+                for (const auto &d : *dirs) resolved.data_directories.push_back(as_string(d, field));
             if (resolved.default_command.empty())
                 if (const auto *exec = optional_array(r, "execStart", "result"))
                     for (const auto &w : *exec)
                         resolved.default_command.push_back({as_string(w, field), units::WordOrigin::PodSpec});
+            // A dry run (render) installs nothing, so a package not here yet has no unit to read.
+            const auto *present = r.if_contains("present");
+            if (dry_run && present && present->is_bool() && !present->get_bool() && resolved.default_command.empty() &&
+                !optional_array(container, "command", path))
+                throw SpecError(field, what_was_pulled(r, image) + " would be installed; its service unit is known once it is (a dry run installs nothing)",
+                                "ErrImagePull");
             out[name] = std::move(resolved);
         }
     }

@@ -3,7 +3,9 @@
 // volume exist. With dry_run nothing on the host changes (what `systemk render` uses).
 #include <boost/json.hpp>
 
+#include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 
 #include "plugins/plugin_loader.h"
@@ -13,9 +15,27 @@
 
 namespace systemk::pods {
 
-// Throws SpecError (reason ErrImagePull) naming the container's image field.
+// Told about image pulls (package downloads and installs) as they happen, on the preparing
+// thread: `pulling` before one starts, `pulled` when it is done; each gets the container's name
+// and a message for its Event. Either may be empty.
+struct PullReporter {
+    std::function<void(const std::string &container, const std::string &message)> pulling, pulled;
+    // Set: a pull is not run here; resolve_images throws PullDeferred before changing anything,
+    // so that the caller runs it where a long wait holds up nothing else.
+    bool defer = false;
+};
+
+class PullDeferred : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Throws SpecError (reason ErrImagePull) naming the container's image field. When `report` has
+// callbacks, each image is first asked for with dryRun: a result saying "present": false means
+// the real call will pull, and the pull is reported.
 std::map<std::string, units::ResolvedImage> resolve_images(const boost::json::object &pod,
-                                                           const plugins::PluginRegistry &plugins, bool dry_run);
+                                                           const plugins::PluginRegistry &plugins, bool dry_run,
+                                                           const PullReporter &report = {});
 
 // Throws SpecError naming the volume for unknown types or handler failures. configMap, secret,
 // projected and downwardAPI content is resolved here (from `objects`) and handed to the plugin

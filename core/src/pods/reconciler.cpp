@@ -75,6 +75,18 @@ std::map<std::string, json::object> api_container_statuses(const json::object &p
     return out;
 }
 
+// Every container's image, in order: what a failed pull is retried for.
+std::string images_of(const json::object &pod) {
+    std::string out;
+    const auto *spec = pod.if_contains("spec");
+    if (!spec || !spec->is_object()) return out;
+    for (const char *list : {"initContainers", "containers"})
+        if (const auto *arr = spec->get_object().if_contains(list); arr && arr->is_array())
+            for (const auto &c : arr->get_array())
+                if (c.is_object()) out += str_at(c.get_object(), {"image"}) + "\n";
+    return out;
+}
+
 // systemd refused the unit itself (its file), rather than failing to run it.
 bool is_unit_error(const std::string &error_name) {
     return error_name.find("BadUnitSetting") != std::string::npos || error_name.find("LoadFailed") != std::string::npos ||
@@ -83,13 +95,13 @@ bool is_unit_error(const std::string &error_name) {
 
 Preparer plugin_preparer(const plugins::PluginRegistry &plugins, const NodeContext &node,
                          kube::ReferencedObjects &referenced) {
-    return [&plugins, node, &referenced](const json::object &pod) {
+    return [&plugins, node, &referenced](const json::object &pod, const PullReporter &report) {
         CacheLookup lookup(referenced.config_maps(), referenced.secrets());
         units::PodInputs in;
         in.pod = &pod;
         in.node = &node;
         in.objects = &lookup;
-        in.images = resolve_images(pod, plugins, false);
+        in.images = resolve_images(pod, plugins, false, report);
         in.volumes = prepare_volumes(pod, plugins, node, false, lookup);
         return units::synthesize_pod_units(in);
     };
@@ -110,6 +122,7 @@ Reconciler::Reconciler(asio::io_context &io, PodApi &api, systemd::UnitControl &
                        EngineSettings settings)
     : io_(io), api_(api), units_(units), preparer_(std::move(preparer)), node_(std::move(node)), pods_(pods),
       objects_synced_(std::move(objects_synced)), settings_(settings), pool_(settings.prepare_threads),
+      pull_pool_(settings.pull_threads),
       // Four API connections at most: three status writers, one Event writer.
       status_(io.get_executor(), api_, 3), events_(io.get_executor(), api_, "systemk", node_.node_name, {}, 1),
       queue_(io.get_executor(), [this](std::string key) { return sync(std::move(key)); }), resync_timer_(io) {
@@ -119,6 +132,7 @@ Reconciler::Reconciler(asio::io_context &io, PodApi &api, systemd::UnitControl &
 Reconciler::~Reconciler() {
     *alive_ = false;
     pool_.join();
+    pull_pool_.join();
 }
 
 void Reconciler::enqueue(const std::string &key) {
@@ -379,23 +393,69 @@ asio::awaitable<bool> Reconciler::prepare(PodRuntime &rt, const json::object &po
     std::vector<units::PodUnit> made;
     std::optional<SpecError> spec_error;
     std::string other_error;
-    // Plugins may download and install packages: never on the event loop.
+    // A pull (a package install) may take minutes: its container says so meanwhile, and Events
+    // tell when it starts and ends, as the kubelet's do. Called on the pool thread.
+    PullReporter report;
+    auto on_loop = [this, alive, key, uid, pod](std::string container, std::string reason, std::string message) {
+        asio::post(io_, [this, alive, key, uid, pod, container = std::move(container), reason = std::move(reason),
+                         message = std::move(message)] {
+            if (!*alive) return;
+            auto it = runtimes_.find(key);
+            if (it == runtimes_.end() || it->second.uid != uid || it->second.prepared) return;
+            auto &rt = it->second;
+            for (auto &c : rt.containers)
+                if (c.name == container) {
+                    c.waiting_reason = "ContainerCreating";
+                    c.waiting_message = reason == "Pulling" ? message : "";
+                }
+            event(rt, "Normal", reason, message);
+            publish_status(rt, pod);
+        });
+    };
+    report.pulling = [on_loop](const std::string &container, const std::string &message) { on_loop(container, "Pulling", message); };
+    report.pulled = [on_loop](const std::string &container, const std::string &message) { on_loop(container, "Pulled", message); };
+    // Plugins may download and install packages: never on the event loop, and not on the
+    // prepare threads either (a pull is deferred there and run on the pull threads).
+    report.defer = true;
+    bool deferred = false;
     std::function<void()> work = [&] {
         try {
-            made = preparer_(pod);
+            made = preparer_(pod, report);
+        } catch (const PullDeferred &) {
+            deferred = true;
         } catch (const SpecError &e) {
             spec_error = e;
         } catch (const std::exception &e) {
             other_error = e.what();
         }
     };
-    co_await run_blocking(pool_, std::move(work));
+    co_await run_blocking(pool_, work);
+    if (deferred && *alive) {
+        report.defer = false;
+        deferred = false;
+        co_await run_blocking(pull_pool_, std::move(work));
+    }
     if (!*alive) co_return false;
     auto it = runtimes_.find(key);
     if (it == runtimes_.end() || it->second.uid != uid) co_return false;  // replaced meanwhile
+    for (auto &c : rt.containers) {  // what a pull said while it ran
+        c.waiting_reason.clear();
+        c.waiting_message.clear();
+    }
     if (spec_error || !other_error.empty()) {
+        const bool pull_failed_again = rt.reason == "ErrImagePull" || rt.reason == "ImagePullBackOff";
         rt.reason = spec_error ? spec_error->reason() : "CreateContainerError";
         rt.message = spec_error ? spec_error->what() : other_error;
+        // The kubelet's image back-off: the first failure says ErrImagePull, later ones
+        // ImagePullBackOff, retried after 10 s doubling up to 5 min.
+        if (rt.reason == "ErrImagePull") {
+            rt.pull_backoff = pull_failed_again ? std::min<std::chrono::seconds>(rt.pull_backoff * 2, CrashBackoff::kMax)
+                                                : CrashBackoff::kInitial;
+            if (pull_failed_again) rt.reason = "ImagePullBackOff";
+            rt.pulled_images = images_of(pod);
+            rt.retry_pull_at = std::chrono::steady_clock::now() +
+                               std::max<std::chrono::steady_clock::duration>(settings_.retry_after_error, rt.pull_backoff);
+        }
         spdlog::warn("pod={} cannot run: {} ({})", rt.key, rt.message, rt.reason);
         event(rt, "Warning", rt.reason == "CreateContainerConfigError" ? "Failed" : rt.reason, rt.message);
         co_return false;
@@ -611,10 +671,22 @@ asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &p
             queue_.add_after(key, 200ms);
             co_return;
         }
+        // A failed pull waits out its back-off (our own status write brings the pod back here
+        // at once), unless the images changed: a fixed image is tried now.
+        if ((rt.reason == "ErrImagePull" || rt.reason == "ImagePullBackOff") && rt.pulled_images == images_of(pod) &&
+            std::chrono::steady_clock::now() < rt.retry_pull_at) {
+            publish_status(rt, pod);
+            queue_.add_after(key, std::chrono::duration_cast<std::chrono::milliseconds>(rt.retry_pull_at -
+                                                                                       std::chrono::steady_clock::now()));
+            co_return;
+        }
         if (!co_await prepare(rt, pod)) {
             if (!still_here()) co_return;
             publish_status(rt, pod);
-            queue_.add_after(key, settings_.retry_after_error);  // missing objects or packages may appear
+            // Missing objects or packages may appear; a failed pull is retried with back-off.
+            queue_.add_after(key, rt.reason == "ErrImagePull" || rt.reason == "ImagePullBackOff"
+                                      ? std::max<std::chrono::milliseconds>(settings_.retry_after_error, rt.pull_backoff)
+                                      : settings_.retry_after_error);
             co_return;
         }
         if (!still_here()) co_return;
@@ -675,8 +747,10 @@ void Reconciler::publish_status(PodRuntime &rt, const json::object &pod) {
         v.unit = c.unit;
         v.init = c.init;
         if (rt.prepared && c.state && c.state->read_ok) v.unit_state = c.state;
-        v.waiting_reason = rt.prepared ? c.waiting_reason : rt.reason;
-        v.waiting_message = rt.prepared ? c.waiting_message : rt.message;
+        // Before it is prepared, a container shows why the pod cannot be, else its own state
+        // (a pull in progress).
+        v.waiting_reason = rt.prepared || rt.reason.empty() ? c.waiting_reason : rt.reason;
+        v.waiting_message = rt.prepared || rt.reason.empty() ? c.waiting_message : rt.message;
         v.restart_count = c.restart_count;
         v.last_state = c.last_state;
         v.will_restart = c.will_restart;

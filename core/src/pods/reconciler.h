@@ -27,6 +27,7 @@
 #include "pods/event_recorder.h"
 #include "pods/node_context.h"
 #include "pods/pod_api.h"
+#include "pods/pod_preparation.h"
 #include "pods/status_manager.h"
 #include "pods/work_queue.h"
 #include "systemd/unit_control.h"
@@ -35,14 +36,17 @@
 namespace systemk::pods {
 
 // Turns a pod into its units (resolve images, prepare volumes, synthesize). Runs on a worker
-// thread; throws SpecError for pods that cannot run.
-using Preparer = std::function<std::vector<units::PodUnit>(const boost::json::object &pod)>;
+// thread; throws SpecError for pods that cannot run. Image pulls are told to `report`.
+using Preparer = std::function<std::vector<units::PodUnit>(const boost::json::object &pod, const PullReporter &report)>;
 
 struct EngineSettings {
     std::chrono::milliseconds resync_period{30000};
     std::chrono::milliseconds poll_while_stopping{500};
     std::chrono::milliseconds retry_after_error{10000};
     size_t prepare_threads = 2;
+    // Pods whose images must be pulled (packages installed) are prepared on these instead, so
+    // that a long install never holds a prepare thread other pods need.
+    size_t pull_threads = 4;
 };
 
 class Reconciler {
@@ -94,6 +98,9 @@ private:
         bool prepared = false;
         bool api_checked = false;     // final states from the API status looked at
         std::string reason, message;  // why it cannot be prepared
+        std::chrono::seconds pull_backoff{0};  // wait before the next try of a failed image pull
+        std::chrono::steady_clock::time_point retry_pull_at{};
+        std::string pulled_images;  // the images that failed to pull (a change is retried at once)
         bool stop_sent = false;
         std::optional<std::chrono::steady_clock::time_point> kill_at;
     };
@@ -127,6 +134,7 @@ private:
     std::function<bool(const boost::json::object &)> objects_synced_;
     EngineSettings settings_;
     boost::asio::thread_pool pool_;
+    boost::asio::thread_pool pull_pool_;
     StatusManager status_;
     EventRecorder events_;
     WorkQueue queue_;

@@ -19,4 +19,28 @@ std::vector<ExecWord> exec_start_of_package_unit(const UnitFile &unit);
 // ConfigurationDirectory=, their *Mode=, ReadWritePaths=), as (key, raw value) in order.
 std::vector<std::pair<std::string, std::string>> writable_directives_of_package_unit(const UnitFile &unit);
 
+using Directives = std::vector<std::pair<std::string, std::string>>;
+
+// What else of a package's own unit a pod running it keeps, so that the daemon behaves as its
+// packager intended. Each group is (key, raw value) in the unit's order, already vetted: no
+// value holds a control character, and nothing that would weaken systemk's sandbox is kept
+// (an Exec*= line loses its '+' and '!' prefixes, which would run it unsandboxed or as root;
+// hardening switches are kept only when they switch protection on).
+struct PackageUnitSettings {
+    // Kept only when the pod runs the package's own command (no `command`): Type=, PIDFile=,
+    // BusName=, NotifyAccess=, ExecStartPre=, ExecStartPost=, ExecReload=, ExecStop=, ExecStopPost=.
+    Directives process;
+    // Kept unless the pod's securityContext names a user: User=, Group=, SupplementaryGroups=, DynamicUser=.
+    Directives identity;
+    // Environment=, EnvironmentFile=, before the pod's own (the pod's values win).
+    Directives environment;
+    // WorkingDirectory=, unless the pod sets workingDir.
+    Directives working_directory;
+    // Switches that only ever tighten (PrivateTmp=yes, NoNewPrivileges=yes, ...).
+    Directives hardening;
+};
+
+// Throws QuotingError naming the directive if a value holds a control character.
+PackageUnitSettings settings_of_package_unit(const UnitFile &unit);
+
 }  // namespace systemk::units

@@ -228,10 +228,10 @@ void add_environment(PodUnit &out, UnitSection &service, const pods::Environment
 // systemk's own state, credentials and unit files, the host's password hashes and journal,
 // and the way to ask systemd for more: no pod reaches them, even as root with CAP_DAC_OVERRIDE. The pod's own volumes
 // under these directories are bind-mounted before this applies.
-void add_private_paths(UnitSection &service, const pods::NodeContext &node) {
-    // The system bus and systemd's private socket too: root on them could start any unit.
-    // /run/initctl (a FIFO: read-only mounts do not stop writes to it) would let root power off
-    // the node; udev's control socket reconfigures devices.
+// The system bus and systemd's private socket too: root on them could start any unit.
+// /run/initctl (a FIFO: read-only mounts do not stop writes to it) would let root power off
+// the node; udev's control socket reconfigures devices.
+std::set<std::string> private_paths_of(const pods::NodeContext &node) {
     std::set<std::string> paths = {node.state_dir, node.runtime_dir, node.unit_dir, "/etc/systemk",
                                    "/run/dbus", "/run/systemd/private", "/run/initctl", "/run/udev/control",
                                    "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
@@ -240,8 +240,12 @@ void add_private_paths(UnitSection &service, const pods::NodeContext &node) {
                                    "/var/log/journal", "/run/log/journal", "/var/log/syslog", "/var/log/auth.log",
                                    "/var/log/messages", "/var/log/daemon.log", "/var/log/kern.log", "/var/log/user.log"};
     paths.insert(node.private_paths.begin(), node.private_paths.end());
+    return paths;
+}
+
+void add_private_paths(UnitSection &service, const pods::NodeContext &node) {
     std::string value;
-    for (const auto &p : paths) {
+    for (const auto &p : private_paths_of(node)) {
         if (p.empty() || p == "/") continue;
         value += (value.empty() ? "-" : " -") + escape_path_in_list(p);
     }
@@ -253,7 +257,8 @@ void add_private_paths(UnitSection &service, const pods::NodeContext &node) {
 // remove RuntimeDirectory= when the pod stops, so for a package systemk did not install (the
 // host's own daemon may use them) they apply only to a root pod, and runtime directories are
 // preserved. ReadWritePaths= (any host path) is never taken over.
-void add_package_directories(UnitSection &service, const ResolvedImage &image, bool runs_as_other_user) {
+void add_package_directories(UnitSection &service, const ResolvedImage &image, bool runs_as_other_user,
+                             const std::set<std::string> &private_paths) {
     if (!image.installed_by_systemk && runs_as_other_user) return;
     bool runtime = false;
     for (const auto &[key, value] : image.writable_directives) {
@@ -262,6 +267,15 @@ void add_package_directories(UnitSection &service, const ResolvedImage &image, b
         runtime = runtime || key == "RuntimeDirectory";
     }
     if (runtime && !image.installed_by_systemk) service.add("RuntimeDirectoryPreserve", "yes");
+    if (!image.installed_by_systemk) return;
+    // Absolute, below /var, no "..", and never one of the paths no pod may see.
+    for (const auto &dir : image.data_directories) {
+        if (!dir.starts_with("/var/") || ("/" + dir + "/").find("/../") != std::string::npos) continue;
+        bool is_private = false;
+        for (const auto &p : private_paths)
+            is_private = is_private || dir == p || dir.starts_with(p + "/") || p.starts_with(dir + "/");
+        if (!is_private) service.add("ReadWritePaths", "-" + escape_path_in_list(dir));
+    }
 }
 
 // systemd skips a line over its limit with a warning and runs the unit without it: refuse
@@ -359,6 +373,10 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     // other units beyond the basic ones.
 
     auto &service = out.unit.section("Service");
+    const auto &package = resolved->second.package_settings;
+    // The package's Type=, ExecStartPre=, ExecReload=, ... belong to its own command: kept when
+    // the pod runs that command (args alone keep it), never for an init container.
+    const bool package_command = !init && !pods::optional_array(container, "command", path);
     // Init containers must finish: oneshot makes "start" complete when the process exits.
     service.add("Type", init ? "oneshot" : "exec");
     try {
@@ -366,25 +384,47 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     } catch (const QuotingError &e) {
         throw SpecError(join_path(path, "command"), e.what());
     }
+    if (package_command)
+        for (const auto &[key, value] : package.process) service.add(key, value);
     // systemk applies restartPolicy itself, with the kubelet's back-off.
     service.add("Restart", "no");
     // Keeps a finished container's unit (exit code, timestamps) instead of letting systemd
     // garbage-collect it: pod status after exit and after an agent restart depends on it.
     service.add("RemainAfterExit", "yes");
-    add_environment(out, service, env, path, *in.node, uid);
+    // The package's environment first, so that the pod's own values win. An EnvironmentFile=
+    // would override any Environment= line, so then the pod's values go to its own file, read last.
+    bool package_env_file = false;
+    for (const auto &[key, value] : package.environment) {
+        service.add(key, value);
+        package_env_file = package_env_file || key == "EnvironmentFile";
+    }
+    if (package_env_file) {
+        auto env_in_file = env;
+        for (const auto &[name, value] : env.vars) env_in_file.sensitive.insert(name);
+        add_environment(out, service, env_in_file, path, *in.node, uid);
+    } else {
+        add_environment(out, service, env, path, *in.node, uid);
+    }
     if (const auto wd = pods::optional_string(container, "workingDir", path); wd && !wd->empty()) {
         try {
             service.add("WorkingDirectory", escape_single_path(*wd));
         } catch (const QuotingError &e) {
             throw SpecError(join_path(path, "workingDir"), e.what());
         }
+    } else {
+        for (const auto &[key, value] : package.working_directory) service.add(key, value);
     }
     add_identity(service, container, path, pods::optional_object(spec, "securityContext", "spec"), *in.node);
+    const bool pod_names_user = service.last("User").has_value();
+    if (!pod_names_user)
+        for (const auto &[key, value] : package.identity) service.add(key, value);
     add_resources(service, container, path);
     const auto sandbox = add_sandbox(service, spec, container, path);
     if (!sandbox.privileged) {
+        // After systemk's own sandbox: these only switch more protection on.
+        for (const auto &[key, value] : package.hardening) service.add(key, value);
         add_private_paths(service, *in.node);
-        add_package_directories(service, resolved->second, service.last("User").has_value());
+        add_package_directories(service, resolved->second, pod_names_user, private_paths_of(*in.node));
     }
     add_mounts(service, out, container, path, in);
     check_value_lengths(out.unit, path);

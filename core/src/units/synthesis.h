@@ -8,6 +8,7 @@
 
 #include "pods/node_context.h"
 #include "pods/object_lookup.h"
+#include "units/package_unit.h"
 #include "units/systemd_quoting.h"
 #include "units/unit_file.h"
 
@@ -26,6 +27,10 @@ struct ResolvedImage {
     // From the package's own unit: StateDirectory=, RuntimeDirectory=, ReadWritePaths=, ...
     // (key, raw value), so that a packaged daemon can still write where its packager said.
     std::vector<std::pair<std::string, std::string>> writable_directives;
+    // The package's own data directories (/var/spool/x), writable when systemk installed it.
+    std::vector<std::string> data_directories;
+    // The rest of the package unit a pod keeps (Type=, User=, Environment=, ...), vetted.
+    PackageUnitSettings package_settings;
 };
 
 struct PreparedVolume {
