@@ -17,6 +17,7 @@
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/referenced_objects.h"
+#include "kube/token_manager.h"
 #include "node/addresses.h"
 #include "node/node_agent.h"
 #include "pods/reconciler.h"
@@ -200,10 +201,11 @@ int run_command(const std::vector<std::string> &raw_args) {
 
     kube::ObjectCache pods;
     kube::ReferencedObjects referenced(*client, io.get_executor());
+    kube::TokenManager tokens(*client, io.get_executor());
     std::unique_ptr<pods::Reconciler> reconciler;
     if (unit_manager) {
         reconciler = std::make_unique<pods::Reconciler>(io, *client, *unit_manager, plugin_registry, node_context, pods,
-                                                        referenced);
+                                                        referenced, tokens);
         unit_manager->on_change([&](const std::string &unit) { reconciler->unit_changed(unit); });
         referenced.config_maps().set_listener([&](const std::string &key, const boost::json::object *) { reconciler->object_changed(key); });
         referenced.secrets().set_listener([&](const std::string &key, const boost::json::object *) { reconciler->object_changed(key); });
