@@ -43,11 +43,12 @@ spec:
     - -c
     - |
       d=/var/run/secrets/kubernetes.io/serviceaccount
-      read -r tok < \$d/token || { echo NO-TOKEN; exit 1; }
-      read -r ns < \$d/namespace || { echo NO-NAMESPACE; exit 1; }
+      tok=\$(cat \$d/token) && [ -n "\$tok" ] || { echo NO-TOKEN; exit 1; }
+      ns=\$(cat \$d/namespace) && [ -n "\$ns" ] || { echo NO-NAMESPACE; exit 1; }
       printf 'GET /api/v1/namespaces/%s/pods HTTP/1.1\\r\\nHost: kubernetes\\r\\nAuthorization: Bearer %s\\r\\nConnection: close\\r\\n\\r\\n' "\$ns" "\$tok" |
         openssl s_client -connect "\$KUBERNETES_SERVICE_HOST:\$KUBERNETES_SERVICE_PORT" -CAfile \$d/ca.crt \\
-          -verify_return_error -quiet 2>/dev/null | head -1 | sed 's/^/STATUS /'
+          -verify_return_error -quiet 2>/dev/null |
+        sed -n -e '1s/^/STATUS /p' -e 's/.*\\(system:serviceaccount:[a-z0-9:-]*\\).*/USER \\1/p'
       echo NAMESPACE \$ns
 POD
   # The pod spec carries the projected volume the admission plugin added, not a token secret.
@@ -61,6 +62,8 @@ POD
   [[ $out == *"NAMESPACE $NS"* ]] || fail "the namespace file is wrong: $out"
   local status; status=$(sed -n 's/^STATUS HTTP\/1\.[01] \([0-9]*\).*/\1/p' <<<"$out")
   [[ $status == 200 || $status == 403 ]] || fail "the API server answered '$status' to the pod's token (output: $out)"
+  # A 403 names who was refused: the pod's service account, so the token was accepted.
+  [[ $status == 200 || $out == *"USER system:serviceaccount:$NS:default"* ]] || fail "403 for someone else: $out"
   # The token is a bound one from the TokenRequest API (its claims name the pod), on tmpfs.
   local uid file claims; uid=$(jp pod/api-caller '{.metadata.uid}')
   file=/run/systemk/pods/$uid/volumes/$vol/token
