@@ -7,6 +7,8 @@
 #                           calls the API server authenticated (200 or 403, never 401)
 #   configmap_live_update   a running pod sees configMap edits within 10 s, two keys changed
 #                           together always as a pair; a subPath mount keeps its content; no restart
+#   token_renewed_before_expiry  (label e2e-slow, ~8 min) a 600 s token is replaced on disk before
+#                           it expires while the pod runs (renewal at 80 %)
 #   memory_volume_and_orphans  emptyDir medium Memory is a tmpfs of its sizeLimit; the volumes of
 #                           pods deleted while the agent was down go when it is back, also of a
 #                           pod that never got a unit
@@ -68,10 +70,11 @@ POD
   local uid file claims; uid=$(jp pod/api-caller '{.metadata.uid}')
   file=/run/systemk/pods/$uid/volumes/$vol/token
   [[ $(node stat -L -f -c %T "$file") == tmpfs ]] || fail "the token is not on tmpfs"
-  claims=$(node sh -c "cut -d. -f2 $file | tr '_-' '/+' | base64 -d 2>/dev/null; true")
+  claims=$(token_claims "$file") || fail "cannot read the token's claims"
   [[ $claims == *'"pod":{"name":"api-caller","uid":"'$uid'"}'* ]] || fail "the token is not bound to the pod: $(jq -c '.["kubernetes.io"]' <<<"$claims" 2>&1)"
   k delete pod api-caller --wait=true >/dev/null
-  node test ! -e "/run/systemk/pods/$uid" || fail "the token's directory is left behind"
+  # A finished pod is removed from the API at once (grace 0): the agent cleans up just after.
+  wait_until 20 "the token's directory removed" "node test ! -e /run/systemk/pods/$uid"
   echo "default pod: projected token bound to the pod, API server answered $status"
 }
 
@@ -112,8 +115,11 @@ spec:
       done
 POD
   wait_until 60 "reader Running" 'phase_is reader Running'
-  local unit="systemk.$NS.reader.app.service" pid
-  seen() { node journalctl -u "$unit" -o cat --no-pager | grep -qx "$1"; }
+  local unit="systemk.$NS.reader.app.service" pid id
+  id=$(unit_property "$unit" InvocationID) || fail "cannot read $unit"
+  # This run's output only: the journal keeps earlier pods of the same name.
+  journal() { node journalctl "_SYSTEMD_INVOCATION_ID=$id" -o cat --no-pager; }
+  seen() { journal | grep -qx "$1"; }
   wait_until 20 "the first version read" 'seen "PAIR v0 v0"'
   pid=$(main_pid "$unit") || fail "no main process"
   local i start elapsed times=""
@@ -124,7 +130,7 @@ POD
     elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
     times+="${elapsed}ms "
   done
-  local log; log=$(node journalctl -u "$unit" -o cat --no-pager) || fail "cannot read the journal"
+  local log; log=$(journal) || fail "cannot read the journal"
   ! grep -q '^MIX' <<<"$log" || fail "a reader saw a mix of two versions: $(grep '^MIX' <<<"$log" | head -3)"
   [[ $(grep '^PINNED' <<<"$log") == "PINNED v0" ]] || fail "the subPath mount changed: $(grep '^PINNED' <<<"$log")"
   [[ $(main_pid "$unit") == "$pid" ]] || fail "the container was restarted"
@@ -170,7 +176,8 @@ POD
   local mem_dir=/run/systemk/pods/$mem_uid/volumes/scratch half_dir=/run/systemk/pods/$half_uid/volumes/scratch
   local fs; fs=$(node findmnt -n -o FSTYPE,SIZE --bytes "$mem_dir") || fail "the memory emptyDir is not a mount"
   [[ $fs =~ ^tmpfs\ +16777216$ ]] || fail "the memory emptyDir is '$fs', not a 16 MiB tmpfs"
-  wait_until 20 "mem writing to it" "node journalctl -u systemk.$NS.mem.app.service -o cat --no-pager | grep -qx WROTE"
+  local id; id=$(unit_property "systemk.$NS.mem.app.service" InvocationID) || fail "cannot read mem's unit"
+  wait_until 20 "mem writing to it" "node journalctl _SYSTEMD_INVOCATION_ID=$id -o cat --no-pager | grep -qx WROTE"
   node findmnt -n "$half_dir" >/dev/null || fail "half's memory emptyDir was not mounted"
   # Both pods are deleted while the agent is down; when it comes back nothing of them stays.
   node systemctl stop systemk
@@ -184,7 +191,59 @@ POD
   echo "memory emptyDir: tmpfs of 16 MiB; volumes of pods deleted while the agent was down removed (with and without units)"
 }
 
+# The claims of the JWT in FILE on the node, as JSON (never the token itself).
+token_claims() {
+  node sh -c "cut -d. -f2 '$1' | tr '_-' '/+' | { read -r p; while [ \$((\${#p} % 4)) -ne 0 ]; do p=\$p=; done; echo \$p; } | base64 -d"
+}
+
+case_token_renewed_before_expiry() {
+  setup
+  k delete pod renew --ignore-not-found --wait=true >/dev/null
+  k apply -f - >/dev/null <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: renew}
+spec:
+  $POD_PLACEMENT
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  volumes:
+  - name: short
+    projected: {sources: [{serviceAccountToken: {expirationSeconds: 600, path: token}}]}
+  containers:
+  - name: app
+    image: /bin/sh
+    volumeMounts: [{name: short, mountPath: /var/run/short}]
+    command: ["/bin/sh", "-c", "test -s /var/run/short/token && echo HAS-TOKEN; exec sleep 100000"]
+POD
+  wait_until 60 "renew Running" 'phase_is renew Running'
+  local unit="systemk.$NS.renew.app.service" pid uid file claims iat exp
+  local id; id=$(unit_property "$unit" InvocationID) || fail "cannot read $unit"
+  wait_until 20 "the pod reading its token" "node journalctl _SYSTEMD_INVOCATION_ID=$id -o cat --no-pager | grep -qx HAS-TOKEN"
+  pid=$(main_pid "$unit") || fail "no main process"
+  uid=$(jp pod/renew '{.metadata.uid}')
+  file=/run/systemk/pods/$uid/volumes/short/token
+  claims=$(token_claims "$file") || fail "cannot read the token's claims"
+  iat=$(jq -er .iat <<<"$claims") && exp=$(jq -er .exp <<<"$claims") || fail "no iat/exp in the token: $claims"
+  ((exp - iat == 600)) || fail "the token lives $((exp - iat)) s, not 600 s"
+  log "waiting for the renewal at 80 % of 600 s (about $((iat + 480 - $(date +%s))) s)"
+  local new_iat=$iat now
+  until ((new_iat != iat)); do
+    now=$(date +%s)
+    ((now < exp)) || fail "the token expired on disk without being renewed"
+    sleep 5
+    claims=$(token_claims "$file") || fail "cannot read the token's claims"
+    new_iat=$(jq -er .iat <<<"$claims") || fail "no iat in the token: $claims"
+  done
+  now=$(date +%s)
+  ((now < exp)) || fail "the token was renewed only after it expired"
+  [[ $(main_pid "$unit") == "$pid" ]] || fail "the container was restarted"
+  [[ $(jq -r '.["kubernetes.io"].pod.uid' <<<"$claims") == "$uid" ]] || fail "the new token is not bound to the pod"
+  k delete pod renew --wait=true >/dev/null
+  echo "a 600 s token was replaced $((new_iat - iat)) s after it was issued, $((exp - now)) s or less before it would expire"
+}
+
 case "${1:-}" in
-  default_pod_calls_api|configmap_live_update|memory_volume_and_orphans) "case_$1" ;;
+  default_pod_calls_api|configmap_live_update|memory_volume_and_orphans|token_renewed_before_expiry) "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac

@@ -117,7 +117,7 @@ std::optional<json::object> service_account_token(const json::object &source, co
     const auto expiration = optional_int(source, "expirationSeconds", path).value_or(3600);
     // The API server's own limits (ValidateProjectedVolumeSource): at least 10 minutes, below 2^32 s.
     if (expiration < 600 || expiration > 0xffffffffLL)
-        throw SpecError(join_path(path, "expirationSeconds"), "must be at least 600 seconds");
+        throw SpecError(join_path(path, "expirationSeconds"), "must be between 600 and 4294967295 seconds");
     const auto &meta = as_object(pod.at("metadata"), "metadata");
     const auto &spec = as_object(pod.at("spec"), "spec");
     kube::TokenRequestSpec request;
