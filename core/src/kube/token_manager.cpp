@@ -107,7 +107,8 @@ std::string TokenManager::get(const TokenRequestSpec &spec) {
         e.issued = std::move(issued);
         e.retry_at = {};
         e.backoff = 0s;
-        spdlog::info("service account token for {} {}, valid for {} s", describe(spec), kept ? "renewed" : "issued",
+        spdlog::info("pod={}/{} service account {} token {}, valid for {} s", spec.ns, spec.pod_name, spec.service_account,
+                     kept ? "renewed" : "issued",
                      std::chrono::duration_cast<std::chrono::seconds>(e.issued.expires - now).count());
         return e.issued.token;
     } catch (const std::exception &err) {
@@ -116,8 +117,8 @@ std::string TokenManager::get(const TokenRequestSpec &spec) {
         auto &e = entries_[spec];
         e.backoff = std::min<std::chrono::seconds>(e.backoff == 0s ? 1s : e.backoff * 2, kMaxBackoff);
         e.retry_at = now + e.backoff;
-        spdlog::warn("service account token for {} not renewed ({}); the current one stays, retry in {} s", describe(spec),
-                     err.what(), e.backoff.count());
+        spdlog::warn("pod={}/{} service account {} token not renewed ({}); the current one stays, retry in {} s", spec.ns,
+                     spec.pod_name, spec.service_account, err.what(), e.backoff.count());
         return e.issued.token;
     }
 }
