@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A systemd node: Debian's systemd booted in systemd-nspawn from the cached rootfs, sharing the
 # host network (so https://127.0.0.1:6443 is the API server), with the build tree at /opt/systemk.
-#   node.sh up NAME [BUILD_DIR]   boot (idempotent) and wait until systemd runs
+#   node.sh up NAME [BUILD_DIR]   boot (idempotent) and wait until systemd runs; with
+#                                 SYSTEMK_E2E_JOIN="TOKEN CA_HASH" the node gets no credentials
+#                                 and its agent starts as `systemk join` with that token
 #   node.sh down NAME             power off, then stop by PID
 #   node.sh exec NAME CMD...      run a command inside the node
 set -euo pipefail
@@ -39,17 +41,25 @@ up() {
       [[ -e $dir/rootfs$lib ]] || cp -L "$lib" "$dir/rootfs$lib"
     done
   fi
-  # The node's own credentials, and nothing more.
-  local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$name")
   mkdir -p "$dir/rootfs/etc/systemk/pki"
-  cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/"
-  sed -e "s#$RUN/pki/#/etc/systemk/pki/#g" "$kc" > "$dir/rootfs/etc/systemk/kubeconfig"
-  chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/kubeconfig"
+  local command="run --config /etc/systemk/config.yaml" kubeconfig_line="kubeconfig: /etc/systemk/kubeconfig"
+  if [[ -n ${SYSTEMK_E2E_JOIN:-} ]]; then
+    # Nothing but a bootstrap token and the CA's hash: the node obtains its own certificate.
+    local token hash; read -r token hash <<<"$SYSTEMK_E2E_JOIN"
+    command="join --config /etc/systemk/config.yaml --server https://127.0.0.1:${SYSTEMK_E2E_API_PORT:-6443} --token $token --ca-cert-hash $hash"
+    kubeconfig_line=""
+  else
+    # The node's own credentials, and nothing more.
+    local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$name")
+    cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/"
+    sed -e "s#$RUN/pki/#/etc/systemk/pki/#g" "$kc" > "$dir/rootfs/etc/systemk/kubeconfig"
+    chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/kubeconfig"
+  fi
   # systemk runs as a service of the node's systemd, with the node's credentials only. Nodes share
   # the host network, so each gets its own kubelet API port.
   local index; index=$(ls -d "$RUN"/nodes/*/ | sort | grep -n "/$name/\$" | cut -d: -f1)
   cat > "$dir/rootfs/etc/systemk/config.yaml" <<CFG
-kubeconfig: /etc/systemk/kubeconfig
+$kubeconfig_line
 nodename: $name
 node-ip: 127.0.0.1
 addr: ":$((10250 + index - 1))"
@@ -60,7 +70,7 @@ Description=systemk node agent
 After=dbus.service
 
 [Service]
-ExecStart=/opt/systemk/bin/systemk run --config /etc/systemk/config.yaml
+ExecStart=/opt/systemk/bin/systemk $command
 Restart=always
 RestartSec=2
 # Pods are units of their own: stopping the agent must not touch them.

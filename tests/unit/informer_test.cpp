@@ -255,3 +255,29 @@ TEST(Informer, RelistOfOneInformerKeepsTheOthersObjects) {
     EXPECT_EQ(erased, (std::vector<std::string>{"ns2/c"}));
     fs::remove_all(dir);
 }
+
+// The cache keeps what the agent reads, not the server's field-ownership bookkeeping.
+TEST(Informer, CachedObjectsHaveNoManagedFields) {
+    const auto dir = fs::temp_directory_path() / ("systemk-informer-mf-" + std::to_string(getpid()));
+    ASSERT_TRUE(systemk::testing::make_test_pki(dir));
+    auto with_managed_fields = [](const std::string &name, const std::string &rv) {
+        return R"({"metadata":{"name":")" + name + R"(","namespace":"ns","resourceVersion":")" + rv +
+               R"(","managedFields":[{"manager":"kubectl","operation":"Update","fieldsV1":{"f:spec":{}}}]}})";
+    };
+    ScriptedServer server(dir, {R"({"items":[)" + with_managed_fields("a", "5") + R"(],"metadata":{"resourceVersion":"10"}})"},
+                          {R"({"type":"ADDED","object":)" + with_managed_fields("b", "11") + "}\n"});
+    asio::io_context io;
+    kube::ApiClient client(io.get_executor(), kubeconfig_for(server, dir));
+    kube::ObjectCache cache;
+    auto informer = std::make_shared<kube::Informer>(client, "/api/v1/pods", "", cache, "pods");
+    asio::co_spawn(io, informer->run(), asio::detached);
+    for (int i = 0; i < 50 && !cache.get("ns/b"); ++i) io.run_for(std::chrono::milliseconds(100));
+    informer->stop();
+    for (const auto *key : {"ns/a", "ns/b"}) {
+        const auto obj = cache.get(key);
+        ASSERT_TRUE(obj) << key;
+        EXPECT_FALSE(obj->at("metadata").as_object().contains("managedFields")) << key;
+        EXPECT_EQ(obj->at("metadata").at("namespace").as_string(), "ns") << key;
+    }
+    fs::remove_all(dir);
+}
