@@ -1,16 +1,22 @@
 // volumes: the built-in pod volume types. emptyDir is a directory per pod and volume, owned by
 // the pod's user and fsGroup, never world-writable; hostPath is the host's own path; configMap,
 // secret, downwardAPI and projected are read-only directories of files written from the data the
-// host resolved, kept current on every prepare (each file replaced atomically, files no longer
-// projected removed). The host picks the directory (tmpfs for secrets); every file operation
+// host resolved, kept current on every prepare: each version is written complete into a new
+// directory and made visible by one symlink swap (the kubelet's AtomicWriter layout). The host picks the directory (tmpfs for secrets); every file operation
 // here goes through directory descriptors and never follows a symlink found inside a volume.
 #include <boost/json.hpp>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -251,30 +257,122 @@ void remove_stale(int dir_fd, const std::string &prefix, const std::set<std::str
     }
 }
 
+// Removes `name` beneath `dir_fd` as itself: a file or symlink is unlinked, a directory is
+// emptied (never following a symlink inside) and removed.
+void remove_entry(int dir_fd, const std::string &name) {
+    struct stat st {};
+    if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        Fd sub(openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub) remove_stale(sub.get(), "", {}, {});
+        unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR);
+    } else {
+        unlinkat(dir_fd, name.c_str(), 0);
+    }
+}
+
+std::vector<std::string> entries_of(int dir_fd) {
+    std::vector<std::string> names;
+    const int listing = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (listing < 0) return names;
+    DIR *d = fdopendir(listing);  // owns `listing` from here on
+    if (!d) {
+        close(listing);
+        return names;
+    }
+    while (const auto *e = readdir(d))
+        if (std::string n = e->d_name; n != "." && n != "..") names.push_back(std::move(n));
+    closedir(d);
+    return names;
+}
+
+// Points `name` in `dir_fd` at `target` by one rename, so the name never goes missing.
+std::string swap_symlink(int dir_fd, const std::string &name, const std::string &target) {
+    const std::string tmp = "..swap.tmp";
+    unlinkat(dir_fd, tmp.c_str(), 0);
+    if (symlinkat(target.c_str(), dir_fd, tmp.c_str()) != 0) return "cannot create a link for " + name + ": " + errno_text();
+    if (renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
+        const int err = errno;
+        unlinkat(dir_fd, tmp.c_str(), 0);
+        errno = err;
+        return "cannot replace " + name + ": " + errno_text();
+    }
+    return {};
+}
+
+// A fresh, empty "..<UTC time>" directory for one version of the content.
+std::string make_version_dir(int root, const Owner &owner, std::string &problem) {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm utc{};
+    gmtime_r(&ts.tv_sec, &utc);
+    char stamp[64];
+    std::snprintf(stamp, sizeof stamp, "..%04d_%02d_%02d_%02d_%02d_%02d.%09ld", utc.tm_year + 1900, utc.tm_mon + 1,
+                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<long>(ts.tv_nsec));
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const std::string name = std::string(stamp) + (attempt ? "." + std::to_string(attempt) : "");
+        if (mkdirat(root, name.c_str(), 0700) != 0) {
+            if (errno == EEXIST) continue;
+            problem = "cannot create a version directory: " + errno_text();
+            return {};
+        }
+        Fd fd(openat(root, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) {
+            problem = "cannot open a version directory: " + errno_text();
+            return {};
+        }
+        problem = own(fd.get(), owner, 0750, name);
+        return problem.empty() ? name : std::string();
+    }
+    problem = "cannot create a version directory: too many with the same time";
+    return {};
+}
+
+// The kubelet's AtomicWriter layout, so that a reader never sees a mix of two versions:
+//   <dir>/..<time>/            one complete version of the files
+//   <dir>/..data -> ..<time>   swapped by one rename when a new version is complete
+//   <dir>/<name> -> ..data/<name>   for every top-level name, what containers open
+// Keys never start with "..", so no key can collide with these entries.
 std::string write_files(const std::string &dir, const std::vector<File> &files, const Owner &owner) {
     std::string problem;
     const auto root = open_volume_dir(dir, owner, 0750, problem);
     if (!root) return problem;
-    std::set<std::string> wanted, wanted_dirs;
-    for (const auto &f : files) {
-        wanted.insert(f.path);
-        for (auto slash = f.path.find('/'); slash != std::string::npos; slash = f.path.find('/', slash + 1))
-            wanted_dirs.insert(f.path.substr(0, slash));
-    }
-    // What is no longer projected goes first, so that a file may become a directory (or the
-    // other way round) between two versions; what stays is replaced atomically below.
-    remove_stale(root.get(), "", wanted, wanted_dirs);
-    for (const auto &f : files) {
-        const auto parts = split_path(f.path);
-        Fd parent(dup(root.get()));
-        std::string rel;
-        for (size_t i = 0; i + 1 < parts.size(); ++i) {
-            rel += (rel.empty() ? "" : "/") + parts[i];
-            parent = open_subdir(parent.get(), parts[i], owner, 0750, rel, problem);
-            if (!parent) return problem;
+    const auto version = make_version_dir(root.get(), owner, problem);
+    if (version.empty()) return problem;
+    std::set<std::string> top;
+    {
+        Fd base(openat(root.get(), version.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!base) problem = "cannot open " + version + ": " + errno_text();
+        for (const auto &f : files) {
+            if (!problem.empty()) break;
+            const auto parts = split_path(f.path);
+            top.insert(parts.front());
+            Fd parent(dup(base.get()));
+            std::string rel;
+            for (size_t i = 0; i + 1 < parts.size() && problem.empty(); ++i) {
+                rel += (rel.empty() ? "" : "/") + parts[i];
+                parent = open_subdir(parent.get(), parts[i], owner, 0750, rel, problem);
+            }
+            if (problem.empty()) problem = replace_file(parent.get(), parts.back(), f, owner);
         }
-        if (auto failure = replace_file(parent.get(), parts.back(), f, owner); !failure.empty()) return failure;
     }
+    if (problem.empty()) problem = swap_symlink(root.get(), "..data", version);
+    if (!problem.empty()) {
+        remove_entry(root.get(), version);  // the previous version stays in place
+        return problem;
+    }
+    // The new version is live. Top-level names now point into it (a real file or directory of
+    // an older layout is replaced); names no longer projected and older versions go.
+    for (const auto &name : top) {
+        char target[4096];
+        const auto n = readlinkat(root.get(), name.c_str(), target, sizeof target);
+        if (n > 0 && std::string(target, static_cast<size_t>(n)) == "..data/" + name) continue;
+        struct stat st {};
+        if (fstatat(root.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) remove_entry(root.get(), name);
+        if (auto failure = swap_symlink(root.get(), name, "..data/" + name); !failure.empty()) return failure;
+    }
+    for (const auto &name : entries_of(root.get()))
+        if (name != "..data" && name != version && !top.contains(name)) remove_entry(root.get(), name);
     return {};
 }
 
@@ -293,26 +391,91 @@ bool is_projected_type(const std::string &type) {
     return type == "configMap" || type == "secret" || type == "projected" || type == "downwardAPI";
 }
 
-// hostPath's `type` check, as the kubelet does it.
+// hostPath's `type` check, as the kubelet does it: the *OrCreate types make what is missing
+// (parents too; a file empty, 0644) and, like the others, refuse something of another kind.
 std::string check_host_path(const std::string &path, const std::string &type, bool dry_run) {
     struct stat st {};
-    const bool present = stat(path.c_str(), &st) == 0;
+    bool present = stat(path.c_str(), &st) == 0;
     if (type.empty()) return {};
-    if (type == "DirectoryOrCreate") {
-        if (!present && !dry_run) {
-            std::error_code ec;
-            fs::create_directories(path, ec);
-            if (ec) return "cannot create " + path + ": " + ec.message();
+    if (!present && !dry_run && (type == "DirectoryOrCreate" || type == "FileOrCreate")) {
+        std::error_code ec;
+        fs::create_directories(type == "FileOrCreate" ? fs::path(path).parent_path() : fs::path(path), ec);
+        if (ec) return "cannot create " + path + ": " + ec.message();
+        if (type == "FileOrCreate") {
+            Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+            if (!fd && errno != EEXIST) return "cannot create " + path + ": " + errno_text();
         }
-        return {};
+        present = stat(path.c_str(), &st) == 0;
     }
-    if (type == "FileOrCreate") return {};
-    if (!present) return path + " does not exist (hostPath type " + type + ")";
-    if (type == "Directory" && !S_ISDIR(st.st_mode)) return path + " is not a directory";
-    if (type == "File" && !S_ISREG(st.st_mode)) return path + " is not a file";
-    if (type == "Socket" && !S_ISSOCK(st.st_mode)) return path + " is not a socket";
-    if (type == "CharDevice" && !S_ISCHR(st.st_mode)) return path + " is not a character device";
-    if (type == "BlockDevice" && !S_ISBLK(st.st_mode)) return path + " is not a block device";
+    if (!present) {
+        if (dry_run && (type == "DirectoryOrCreate" || type == "FileOrCreate")) return {};
+        return path + " does not exist (hostPath type " + type + ")";
+    }
+    if ((type == "Directory" || type == "DirectoryOrCreate") && !S_ISDIR(st.st_mode)) return path + " is not a directory (hostPath type " + type + ")";
+    if ((type == "File" || type == "FileOrCreate") && !S_ISREG(st.st_mode)) return path + " is not a regular file (hostPath type " + type + ")";
+    if (type == "Socket" && !S_ISSOCK(st.st_mode)) return path + " is not a socket (hostPath type Socket)";
+    if (type == "CharDevice" && !S_ISCHR(st.st_mode)) return path + " is not a character device (hostPath type CharDevice)";
+    if (type == "BlockDevice" && !S_ISBLK(st.st_mode)) return path + " is not a block device (hostPath type BlockDevice)";
+    static const std::set<std::string> known{"DirectoryOrCreate", "Directory", "FileOrCreate", "File",
+                                             "Socket", "CharDevice", "BlockDevice"};
+    if (!known.contains(type)) return "hostPath type '" + type + "' is not a valid type";
+    return {};
+}
+
+// A Kubernetes quantity ("64Mi", "1G", "500000", "1.5Gi", "1e9") in bytes, rounded up; -1 when
+// it is not one.
+long long quantity_bytes(const std::string &q) {
+    static const std::pair<const char *, long double> suffixes[] = {
+        {"Ki", 1024.0L}, {"Mi", 1048576.0L}, {"Gi", 1073741824.0L}, {"Ti", 1099511627776.0L}, {"Pi", 1125899906842624.0L},
+        {"Ei", 1152921504606846976.0L}, {"k", 1e3L}, {"M", 1e6L}, {"G", 1e9L}, {"T", 1e12L}, {"P", 1e15L}, {"E", 1e18L}};
+    if (q.empty() || q.size() > 64) return -1;
+    size_t end = 0;
+    while (end < q.size() && (std::isdigit(static_cast<unsigned char>(q[end])) || q[end] == '.')) ++end;
+    if (end == 0 || std::count(q.begin(), q.begin() + static_cast<long>(end), '.') > 1 || q.substr(0, end) == ".") return -1;
+    long double value = std::stold(q.substr(0, end));
+    const auto rest = q.substr(end);
+    if (!rest.empty()) {
+        bool matched = false;
+        for (const auto &[suffix, factor] : suffixes)
+            if (rest == suffix) {
+                value *= factor;
+                matched = true;
+            }
+        if (!matched && (rest[0] == 'e' || rest[0] == 'E') && rest.size() > 1 && rest.size() < 4 &&
+            std::all_of(rest.begin() + 1, rest.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+            value *= std::pow(10.0L, std::stoi(rest.substr(1)));
+            matched = true;
+        }
+        if (!matched) return -1;
+    }
+    if (value > 9e18L) return -1;
+    return static_cast<long long>(std::ceil(value));
+}
+
+bool is_mount_point(const std::string &dir) {
+    struct stat here {}, parent {};
+    if (lstat(dir.c_str(), &here) != 0 || lstat((dir + "/..").c_str(), &parent) != 0) return false;
+    return here.st_dev != parent.st_dev;
+}
+
+// emptyDir medium: Memory is a tmpfs of its own, as large as sizeLimit (the kubelet's way), so
+// the pod cannot fill the runtime directory's file system. Mounted once; a re-prepare (agent
+// restart) finds it mounted and leaves its content alone.
+std::string mount_memory_dir(const std::string &dir, const json::object &source, const Owner &owner, mode_t mode) {
+    std::string options = "mode=" + ([&] {
+        char m[8];
+        std::snprintf(m, sizeof m, "%o", static_cast<unsigned>(mode));
+        return std::string(m);
+    })() + ",uid=" + std::to_string(owner.uid) + ",gid=" + std::to_string(owner.gid);
+    if (const auto *limit = source.if_contains("sizeLimit"); limit && !limit->is_null()) {
+        const auto bytes = limit->is_string() ? quantity_bytes(std::string(limit->get_string()))
+                                              : (limit->is_int64() ? limit->get_int64() : -1);
+        if (bytes <= 0) return "emptyDir sizeLimit must be a positive quantity";
+        options += ",size=" + std::to_string(bytes);
+    }
+    if (is_mount_point(dir)) return {};
+    if (mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
+        return "cannot mount a tmpfs for the emptyDir: " + errno_text();
     return {};
 }
 
@@ -337,9 +500,15 @@ systemk_status prepare(void *, const char *request_json, systemk_output *result,
                 // Not world-writable: the pod's user owns it; with fsGroup the group may write
                 // too and new files inherit the group (setgid), like the kubelet's fsGroup.
                 const auto owner = owner_of(request);
+                const mode_t mode = owner.fs_group ? 02770 : 0750;
                 std::string problem;
-                if (!open_volume_dir(directory, owner, owner.fs_group ? 02770 : 0750, problem))
-                    return fail(error, SYSTEMK_ERR_INTERNAL, problem);
+                if (!open_volume_dir(directory, owner, mode, problem)) return fail(error, SYSTEMK_ERR_INTERNAL, problem);
+                const auto *source = volume.at("emptyDir").if_object();
+                const auto *medium = source ? source->if_contains("medium") : nullptr;
+                if (medium && medium->is_string() && medium->get_string() == "Memory") {
+                    problem = mount_memory_dir(directory, *source, owner, mode);
+                    if (!problem.empty()) return fail(error, SYSTEMK_ERR_INVALID, problem);
+                }
             }
             out = {{"path", directory}, {"readOnly", false}};
         } else if (is_projected_type(type)) {
@@ -380,6 +549,9 @@ systemk_status cleanup(void *, const char *request_json, systemk_output *error) 
         const std::string type(request.at("type").as_string());
         if (type == "hostPath") return SYSTEMK_OK;  // never remove the host's own files
         const std::string directory(request.at("directory").as_string());
+        // A memory emptyDir's tmpfs goes first, so nothing below is removed through a mount.
+        if (is_mount_point(directory) && umount2(directory.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
+            return fail(error, SYSTEMK_ERR_TRANSIENT, "cannot unmount " + directory + ": " + errno_text());
         std::error_code ec;
         fs::remove_all(directory, ec);
         if (ec) return fail(error, SYSTEMK_ERR_TRANSIENT, "cannot remove " + directory + ": " + ec.message());

@@ -84,13 +84,17 @@ wait_for() {  # seconds description command...
   done
 }
 
+# BoundServiceAccountTokenVolume (alpha in v1.20, on by default since v1.22) makes every pod get a
+# projected kube-api-access-* volume (a TokenRequest token, kube-root-ca.crt, the namespace)
+# instead of the legacy token secret: the node is tested as on any current cluster.
 start_apiserver() {
   start kube-apiserver "$KUBE_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --secure-port="$API_PORT" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
     --service-cluster-ip-range=10.0.0.0/24 --client-ca-file="$PKI/ca.crt" \
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --service-account-issuer=https://kubernetes.default.svc \
+    --service-account-issuer=https://kubernetes.default.svc --api-audiences=https://kubernetes.default.svc \
+    --feature-gates=BoundServiceAccountTokenVolume=true \
     --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
     --enable-bootstrap-token-auth=true --allow-privileged=true \
     --kubelet-client-certificate="$PKI/kubelet-client.crt" --kubelet-client-key="$PKI/kubelet-client.key" \
@@ -118,6 +122,7 @@ up() {
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
     --use-service-account-credentials=true --leader-elect=false --bind-address=127.0.0.1 \
+    --feature-gates=BoundServiceAccountTokenVolume=true \
     --secure-port="$KCM_PORT" --port=0 --controllers='*,tokencleaner,bootstrapsigner' \
     --cluster-signing-duration="${SYSTEMK_E2E_SIGNING_DURATION:-8m}"
   start kube-scheduler "$KUBE_BIN/kube-scheduler" --kubeconfig="$PKI/scheduler.kubeconfig" \

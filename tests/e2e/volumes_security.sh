@@ -140,8 +140,9 @@ POD
   local dir=/run/systemk/pods/$uid/volumes/creds
   wait_until 20 "the pod reading its secret" \
     "node journalctl -u systemk.$NS.secret-reader.app.service -o cat --no-pager | grep -qx READABLE-BY-POD"
-  [[ $(node stat -f -c %T "$dir/password") == tmpfs ]] || fail "the secret is not on tmpfs"
-  [[ $(node stat -c %a:%u:%g "$dir/password") == 400:33:33 ]] || fail "file: $(node stat -c %a:%u:%g "$dir/password")"
+  # password is a link into the current version (..data), as on the kubelet: -L reads the file.
+  [[ $(node stat -L -f -c %T "$dir/password") == tmpfs ]] || fail "the secret is not on tmpfs"
+  [[ $(node stat -L -c %a:%u:%g "$dir/password") == 400:33:33 ]] || fail "file: $(node stat -L -c %a:%u:%g "$dir/password")"
   [[ $(node stat -c %a:%u:%g "$dir") == 750:33:33 ]] || fail "volume dir: $(node stat -c %a:%u:%g "$dir")"
   [[ $(node stat -c %a:%u "/run/systemk/pods/$uid") == 700:0 ]] || fail "runtime pod dir not 0700 root"
   [[ $(node stat -c %a:%u "/var/lib/systemk/pods/$uid") == 700:0 ]] || fail "pod dir not 0700 root"

@@ -1,17 +1,22 @@
 // The shipped volumes plugin, loaded as the agent loads it, and prepare_volumes in front of it:
 // where volumes go (secrets on tmpfs), who owns them, and their modes. Needs root (chown).
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 
 #include "plugins/plugin_loader.h"
 #include "pods/pod_layout.h"
+#include "pods/container_files.h"
 #include "pods/pod_preparation.h"
+#include "pods/volume_manager.h"
 #include "pods/spec_error.h"
 #include "pods/yaml_to_json.h"
 
@@ -30,9 +35,10 @@ struct Meta {
     bool dir = false, file = false;
 };
 
+// What a container sees at `p` (projected names are symlinks into the current version).
 Meta meta(const fs::path &p) {
     struct stat st {};
-    EXPECT_EQ(lstat(p.c_str(), &st), 0) << p;
+    EXPECT_EQ(stat(p.c_str(), &st), 0) << p;
     return {static_cast<mode_t>(st.st_mode & 07777), st.st_uid, st.st_gid, S_ISDIR(st.st_mode), S_ISREG(st.st_mode)};
 }
 
@@ -49,12 +55,18 @@ public:
     std::optional<Data> config_map(const std::string &, const std::string &name) const override {
         if (name == "cm") return Data{{"app.conf", "setting=1"}, {"other", "two"}};
         if (name == "hostile") return Data{{"../escape", "x"}};
+        if (name == "kube-root-ca.crt") return Data{{"ca.crt", "CA"}};
         return std::nullopt;
     }
     std::optional<Data> secret(const std::string &, const std::string &name) const override {
         if (name == "s") return Data{{"password", "hunter2"}, {"token", "abc"}};
         return std::nullopt;
     }
+    std::optional<std::string> service_account_token(const kube::TokenRequestSpec &spec) const override {
+        token_requests.push_back(spec);
+        return "token-for-" + spec.pod_name;
+    }
+    mutable std::vector<kube::TokenRequestSpec> token_requests;
 };
 
 class VolumesPlugin : public ::testing::Test {
@@ -71,6 +83,7 @@ protected:
     }
     void TearDown() override {
         if (state_.empty()) return;
+        pods::remove_pod_files(node_, kUid);  // unmounts what a failed test left mounted
         fs::remove_all(state_);
         fs::remove_all(runtime_);
     }
@@ -303,8 +316,102 @@ TEST_F(VolumesPlugin, RefreshRemovesFilesNoLongerProjected) {
     request["data"] = json::object{{"a", "YTI="}};
     call(request);
     EXPECT_EQ(read_file(dir + "/a"), "a2");
-    EXPECT_FALSE(fs::exists(dir + "/b"));
-    for (const auto &e : fs::directory_iterator(dir)) EXPECT_EQ(e.path().filename(), "a");  // no temporary left
+    EXPECT_FALSE(fs::exists(fs::symlink_status(dir + "/b")));
+    // No temporary and no older version left: the name, the current version and its link.
+    std::set<std::string> names;
+    for (const auto &e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+    const auto version = fs::read_symlink(dir + "/..data").string();
+    EXPECT_EQ(names, (std::set<std::string>{"a", "..data", version}));
+}
+
+// The kubelet's AtomicWriter layout: each version complete in its own directory, made current
+// by one rename of the ..data link; the names containers open are links through ..data.
+TEST_F(VolumesPlugin, EachVersionIsCompleteBeforeOneLinkSwapMakesItCurrent) {
+    const auto dir = pods::volume_dir(node_, kUid, "conf", false);
+    json::object request{{"type", "configMap"},
+                         {"directory", dir},
+                         {"volume", json::object{{"name", "conf"}, {"configMap", json::object{{"name", "cm"}}}}},
+                         {"data", json::object{{"a", "djE="}, {"b", "djE="}}},
+                         {"uid", 1000},
+                         {"gid", 1000}};
+    call(request);
+    const auto v1 = fs::read_symlink(dir + "/..data").string();
+    EXPECT_EQ(v1.rfind("..", 0), 0u);
+    EXPECT_EQ(v1.find('/'), std::string::npos);
+    EXPECT_EQ(fs::read_symlink(dir + "/a"), "..data/a");
+    EXPECT_EQ(fs::read_symlink(dir + "/b"), "..data/b");
+    const auto version_meta = meta(dir + "/" + v1);
+    EXPECT_EQ(version_meta.mode, 0750u);
+    EXPECT_EQ(version_meta.uid, 1000u);
+    // A reader that resolved ..data once reads a pair from one version.
+    EXPECT_EQ(read_file(dir + "/" + v1 + "/a"), "v1");
+    request["data"] = json::object{{"a", "djI="}, {"b", "djI="}};
+    call(request);
+    const auto v2 = fs::read_symlink(dir + "/..data").string();
+    EXPECT_NE(v2, v1);
+    EXPECT_EQ(read_file(dir + "/" + v2 + "/a") + read_file(dir + "/" + v2 + "/b"), "v2v2");
+    EXPECT_EQ(read_file(dir + "/a"), "v2");
+    EXPECT_FALSE(fs::exists(fs::symlink_status(dir + "/" + v1)));  // the old version is gone
+    EXPECT_EQ(meta(dir + "/a").uid, 1000u);
+}
+
+TEST_F(VolumesPlugin, AnOlderLayoutOfPlainFilesIsReplaced) {
+    const auto dir = pods::volume_dir(node_, kUid, "conf", false);
+    fs::create_directories(dir + "/nested");
+    std::ofstream(dir + "/a") << "old";
+    std::ofstream(dir + "/nested/x") << "old";
+    json::object request{{"type", "configMap"},
+                         {"directory", dir},
+                         {"volume", json::object{{"name", "conf"}, {"configMap", json::object{{"name", "cm"}}}}},
+                         {"data", json::object{{"a", "bmV3"}, {"nested", "bmV3"}}}};
+    call(request);
+    EXPECT_EQ(read_file(dir + "/a"), "new");
+    EXPECT_EQ(read_file(dir + "/nested"), "new");
+    EXPECT_TRUE(fs::is_symlink(dir + "/nested"));
+}
+
+TEST_F(VolumesPlugin, ServiceAccountTokensAreProjectedOnTmpfs) {
+    const auto volumes = prepare(
+        "  serviceAccountName: builder\n"
+        "  volumes:\n"
+        "  - name: kube-api-access-x1\n"
+        "    projected:\n"
+        "      defaultMode: 420\n"
+        "      sources:\n"
+        "      - serviceAccountToken: {expirationSeconds: 3607, path: token}\n"
+        "      - configMap: {name: kube-root-ca.crt, items: [{key: ca.crt, path: ca.crt}]}\n"
+        "      - downwardAPI: {items: [{path: namespace, fieldRef: {apiVersion: v1, fieldPath: metadata.namespace}}]}\n"
+        "  - name: vault\n"
+        "    projected: {sources: [{serviceAccountToken: {audience: vault, expirationSeconds: 600, path: t/vault}}]}\n"
+        "  containers: []\n");
+    const auto dir = volumes.at("kube-api-access-x1").path;
+    EXPECT_TRUE(pods::is_on_memory_fs(dir));
+    EXPECT_EQ(read_file(dir + "/token"), "token-for-p");
+    EXPECT_EQ(read_file(dir + "/ca.crt"), "CA");
+    EXPECT_EQ(read_file(dir + "/namespace"), "ns");
+    EXPECT_EQ(meta(dir + "/token").mode, 0644u);
+    EXPECT_EQ(read_file(volumes.at("vault").path + "/t/vault"), "token-for-p");
+    ASSERT_EQ(objects_.token_requests.size(), 2u);
+    const auto &first = objects_.token_requests[0];
+    EXPECT_EQ(first.ns, "ns");
+    EXPECT_EQ(first.service_account, "builder");
+    EXPECT_EQ(first.pod_name, "p");
+    EXPECT_EQ(first.pod_uid, kUid);
+    EXPECT_EQ(first.expiration_seconds, 3607);
+    EXPECT_EQ(first.audience, "");
+    EXPECT_EQ(objects_.token_requests[1].audience, "vault");
+    EXPECT_EQ(objects_.token_requests[1].expiration_seconds, 600);
+}
+
+TEST_F(VolumesPlugin, TokenRequestsTheAPIServerWouldRefuseAreRefused) {
+    try {
+        prepare("  volumes:\n  - {name: t, projected: {sources: [{serviceAccountToken: {expirationSeconds: 60, path: t}}]}}\n"
+                "  containers: []\n");
+        FAIL() << "a token below 10 minutes was asked for";
+    } catch (const pods::SpecError &e) {
+        EXPECT_EQ(e.field(), "spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds");
+    }
+    EXPECT_TRUE(objects_.token_requests.empty());
 }
 
 TEST_F(VolumesPlugin, AFileMayBecomeADirectoryAndBack) {
@@ -323,4 +430,79 @@ TEST_F(VolumesPlugin, AFileMayBecomeADirectoryAndBack) {
     call(request);
     EXPECT_TRUE(meta(dir + "/a").file);
     EXPECT_EQ(read_file(dir + "/a"), "a");
+}
+
+TEST_F(VolumesPlugin, MemoryEmptyDirIsATmpfsOfItsSizeLimitAndCleanupUnmountsIt) {
+    const pods::VolumeManager volumes(registry_, node_);
+    const auto docs = pods::parse_manifests("kind: Pod\nmetadata: {name: p, namespace: ns, uid: " + kUid +
+                                            "}\nspec:\n  securityContext: {runAsUser: 1000, runAsGroup: 3000}\n"
+                                            "  volumes:\n  - {name: mem, emptyDir: {medium: Memory, sizeLimit: 8Mi}}\n"
+                                            "  - {name: conf, configMap: {name: cm}}\n  containers: []\n");
+    const auto prepared = volumes.prepare(docs.at(0).as_object(), objects_);
+    const auto mem = prepared.at("mem").path;
+    struct statfs sfs {};
+    ASSERT_EQ(statfs(mem.c_str(), &sfs), 0);
+    EXPECT_EQ(sfs.f_type, static_cast<decltype(sfs.f_type)>(TMPFS_MAGIC));
+    EXPECT_EQ(static_cast<uint64_t>(sfs.f_blocks) * sfs.f_bsize, 8u * 1024 * 1024);
+    EXPECT_EQ(meta(mem).uid, 1000u);
+    EXPECT_EQ(meta(mem).mode, 0750u);
+    // Preparing again (an agent restart) keeps the mount and its content.
+    std::ofstream(mem + "/f") << "kept";
+    volumes.prepare(docs.at(0).as_object(), objects_);
+    EXPECT_EQ(read_file(mem + "/f"), "kept");
+    // The record says what to clean up; a pod that is not known any more is removed whole.
+    EXPECT_TRUE(fs::exists(pods::volume_record_path(node_, kUid)));
+    EXPECT_EQ(volumes.cleanup_orphans({"another-uid"}), 1u);
+    EXPECT_FALSE(fs::exists(pods::pod_runtime_dir(node_, kUid)));
+    EXPECT_FALSE(fs::exists(pods::pod_dir(node_, kUid)));
+    EXPECT_EQ(volumes.cleanup_orphans({}), 0u);
+    volumes.cleanup(kUid);  // idempotent
+}
+
+TEST_F(VolumesPlugin, OrphanCleanupLeavesKnownPods) {
+    const pods::VolumeManager volumes(registry_, node_);
+    prepare("  volumes:\n  - {name: scratch, emptyDir: {}}\n  containers: []\n");
+    EXPECT_EQ(volumes.cleanup_orphans({kUid}), 0u);
+    EXPECT_TRUE(fs::exists(pods::volume_dir(node_, kUid, "scratch", false)));
+}
+
+TEST_F(VolumesPlugin, BadSizeLimitIsRefused) {
+    try {
+        prepare("  volumes:\n  - {name: mem, emptyDir: {medium: Memory, sizeLimit: lots}}\n  containers: []\n");
+        FAIL() << "a bad sizeLimit was accepted";
+    } catch (const pods::SpecError &e) {
+        EXPECT_NE(std::string(e.what()).find("sizeLimit"), std::string::npos) << e.what();
+    }
+    pods::remove_pod_files(node_, kUid);
+}
+
+TEST_F(VolumesPlugin, HostPathTypesAreChecked) {
+    fs::create_directories(state_ / "host");
+    std::ofstream(state_ / "host" / "file") << "x";
+    auto error_of = [&](const std::string &path, const std::string &type) {
+        try {
+            prepare("  volumes:\n  - {name: h, hostPath: {path: '" + path + "', type: " + type + "}}\n  containers: []\n");
+        } catch (const pods::SpecError &e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    const auto dir = (state_ / "host").string(), file = (state_ / "host" / "file").string();
+    EXPECT_EQ(error_of(dir, "Directory"), "");
+    EXPECT_NE(error_of(file, "Directory").find("is not a directory"), std::string::npos);
+    EXPECT_EQ(error_of(file, "File"), "");
+    EXPECT_NE(error_of(dir, "File").find("is not a regular file"), std::string::npos);
+    EXPECT_NE(error_of(file, "DirectoryOrCreate").find("is not a directory"), std::string::npos);
+    EXPECT_NE(error_of(dir, "FileOrCreate").find("is not a regular file"), std::string::npos);
+    EXPECT_NE(error_of(dir, "Socket").find("is not a socket"), std::string::npos);
+    EXPECT_NE(error_of(dir, "BlockDevice").find("is not a block device"), std::string::npos);
+    EXPECT_NE(error_of(file, "CharDevice").find("is not a character device"), std::string::npos);
+    EXPECT_EQ(error_of("/dev/null", "CharDevice"), "");
+    EXPECT_NE(error_of(dir + "/missing", "Directory").find("does not exist"), std::string::npos);
+    EXPECT_NE(error_of(dir, "Folder").find("not a valid type"), std::string::npos);
+    EXPECT_EQ(error_of(dir + "/made/d", "DirectoryOrCreate"), "");
+    EXPECT_TRUE(fs::is_directory(dir + "/made/d"));
+    EXPECT_EQ(error_of(dir + "/made/f", "FileOrCreate"), "");
+    EXPECT_TRUE(fs::is_regular_file(dir + "/made/f"));
+    EXPECT_EQ(fs::status(dir + "/made/f").permissions() & fs::perms::all, fs::perms(0644));
 }

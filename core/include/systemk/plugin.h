@@ -183,22 +183,41 @@ typedef struct systemk_resolver_ops {
 /* ---------------------------------------------------------------------------------------------
  * Volume handlers: make a pod volume exist as a directory the host bind-mounts into units.
  *
- * prepare(request_json, result, error): create or refresh the volume. Called again whenever
- *   its inputs change (a configMap edit); must then update the content in place, atomically
- *   per file where possible.
+ * prepare(request_json, result, error): create or refresh the volume.
  *   request: {"pod": {"namespace","name","uid"},
  *             "volume": <the v1.Volume as JSON: {"name": ..., "<type>": {...}}>,
  *             "type": "<the volume source key, e.g. emptyDir>",
  *             "directory": "<a per-pod, per-volume directory the host chose (on tmpfs for
- *                            secret and projected volumes); its parents exist, 0700 root;
- *                            the plugin may use it or point elsewhere>",
+ *                            secret and projected volumes and emptyDir medium Memory); its
+ *                            parents exist, 0700 root; the plugin may use it or point elsewhere>",
  *             "uid": <the pod's user id or -1>, "gid": <its group id or -1>,
  *             "fsGroup": bool — gid is the pod's fsGroup (group-writable emptyDir, as the kubelet),
- *             "data": {"<key>": "<base64 bytes>"} — resolved configMap/secret content, if any,
- *             "dryRun": bool — only report the path that would be used; change nothing}
+ *             "dryRun": bool — only report the path that would be used; change nothing,
+ *             and, resolved by the host (values are base64 of the bytes):
+ *             configMap, secret: "data": {"<key>": "<base64>"} — the object's content, and
+ *                 "absent": bool — the object does not exist and the source is optional ("data"
+ *                 is then empty);
+ *             downwardAPI: "data": {"<path>": "<base64 of the field's value>"}, and the volume's
+ *                 "downwardAPI.items" replaced by [{"key": <path>, "path": <path>, "mode"?}];
+ *             projected: "sources": [{"data": {...}, "items": [{"key","path","mode"?}]}], one per
+ *                 source in order: a configMap or secret (an absent optional one is left out), a
+ *                 downwardAPI (keyed by path, as above), a serviceAccountToken
+ *                 ({"data": {"token": <base64 of a TokenRequest token bound to the pod>},
+ *                   "items": [{"key": "token", "path": <its path>}]}).}
  *   result: {"path": "/abs/dir/or/file", "readOnly": bool}
+ *   Called once before the pod's containers start, and for configMap, secret, downwardAPI and
+ *   projected volumes again while they run whenever an input changes (an object edited, a token
+ *   renewed, the pod's labels or annotations changed). A reader in the pod must never see a mix
+ *   of two versions: the built-in plugin writes each version into a new "..<time>" directory and
+ *   swaps one "..data" symlink to it; the names containers open are symlinks through "..data"
+ *   (the kubelet's AtomicWriter layout). subPath mounts keep the version they were made from.
  *
  * cleanup(request_json, error): the pod is gone; remove what prepare made. Idempotent.
+ *   request: {"pod", "volume", "type", "directory"} — as for the last prepare of that volume,
+ *   without the resolved content and ownership. The host records these requests (never the
+ *   content) when it prepares, so cleanup is also called for pods deleted while it was down.
+ *   It calls cleanup after it has unmounted and removed the pod's own directories, so
+ *   "directory" is usually gone already; a plugin removes what it made elsewhere.
  * ------------------------------------------------------------------------------------------- */
 typedef struct systemk_volume_ops {
     uint32_t struct_size;

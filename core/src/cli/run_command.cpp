@@ -18,6 +18,7 @@
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/referenced_objects.h"
+#include "kube/token_manager.h"
 #include "node/addresses.h"
 #include "node/node_agent.h"
 #include "pods/reconciler.h"
@@ -328,10 +329,11 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
     util::IdleMemoryTrimmer trimmer(io, std::chrono::seconds(5));
     kube::ObjectCache pods;
     kube::ReferencedObjects referenced(*client, io.get_executor());
+    kube::TokenManager tokens(*client, io.get_executor());
     std::unique_ptr<pods::Reconciler> reconciler;
     if (unit_manager) {
         reconciler = std::make_unique<pods::Reconciler>(io, *client, *unit_manager, plugin_registry, node_context, pods,
-                                                        referenced);
+                                                        referenced, tokens);
         unit_manager->on_change([&](const std::string &unit) {
             trimmer.activity();
             reconciler->unit_changed(unit);

@@ -39,4 +39,9 @@ std::optional<ObjectLookup::Data> CacheLookup::secret(const std::string &ns, con
     return out;
 }
 
+std::optional<std::string> CacheLookup::service_account_token(const kube::TokenRequestSpec &spec) const {
+    if (!tokens_) return std::nullopt;
+    return tokens_->get(spec);
+}
+
 }  // namespace systemk::pods

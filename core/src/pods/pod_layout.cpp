@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 #include "pods/spec_error.h"
@@ -54,6 +55,27 @@ std::string subpath_pin_path(const NodeContext &node, const std::string &uid, co
     validate_path_label(volume, "volumeMounts.name");
     validate_path_label(container, "name");
     return pod_runtime_dir(node, uid) + "/volume-subpaths/" + volume + "/" + container + "/" + std::to_string(mount_index);
+}
+
+std::string volume_record_path(const NodeContext &node, const std::string &uid) {
+    return pod_dir(node, uid) + "/volumes.json";
+}
+
+std::vector<std::string> pod_uids_on_disk(const NodeContext &node) {
+    std::set<std::string> uids;
+    for (const auto &base : {node.state_dir, node.runtime_dir}) {
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(base + "/pods", ec), end; !ec && it != end; it.increment(ec)) {
+            const auto name = it->path().filename().string();
+            try {
+                validate_pod_uid(name);
+                uids.insert(name);
+            } catch (const SpecError &) {
+                // not one of ours: left alone
+            }
+        }
+    }
+    return {uids.begin(), uids.end()};
 }
 
 std::string subpaths_dir(const NodeContext &node, const std::string &uid) {

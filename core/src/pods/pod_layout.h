@@ -5,6 +5,8 @@
 //
 //   <state_dir>/pods/<uid>/                 0700 root: persistent data (emptyDir on disk)
 //   <state_dir>/pods/<uid>/volumes/<name>   non-secret volumes
+//   <state_dir>/pods/<uid>/volumes.json     what the volume plugins prepared (no content), so
+//                                           that they clean up even after an agent restart
 //   <runtime_dir>/pods/<uid>/               0700 root, on tmpfs: never on persistent disk
 //   <runtime_dir>/pods/<uid>/volumes/<name> secret, projected (may hold tokens) and
 //                                           emptyDir medium: Memory volumes
@@ -14,6 +16,7 @@
 // The parents are 0700 root, so no other local user reaches a pod's files; units bind-mount
 // what their container needs and make both pods/ directories inaccessible. See docs/volumes.md.
 #include <string>
+#include <vector>
 
 #include "pods/node_context.h"
 
@@ -31,6 +34,10 @@ std::string volume_dir(const NodeContext &node, const std::string &uid, const st
 std::string env_file_path(const NodeContext &node, const std::string &uid, const std::string &container);
 std::string subpath_pin_path(const NodeContext &node, const std::string &uid, const std::string &volume,
                              const std::string &container, size_t mount_index);
+// The volume manager's record of the pod's volumes (cleanup requests, never content).
+std::string volume_record_path(const NodeContext &node, const std::string &uid);
+// The UIDs that have a pod directory (persistent or runtime) on this host.
+std::vector<std::string> pod_uids_on_disk(const NodeContext &node);
 // Every pinned subPath of the pod lives below this directory.
 std::string subpaths_dir(const NodeContext &node, const std::string &uid);
 

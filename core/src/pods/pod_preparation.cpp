@@ -164,6 +164,41 @@ std::optional<json::object> source_data(const json::object &source, bool secret,
     return encode_data(*data);
 }
 
+// A projected serviceAccountToken source as {"data": {"token": ...}, "items": [...]}: a token
+// bound to the pod from the TokenRequest API; nullopt offline (`systemk render`).
+std::optional<json::object> service_account_token(const json::object &source, const json::object &pod,
+                                                  const std::string &path, const ObjectLookup &objects) {
+    const auto file = required_string(source, "path", path);
+    const auto expiration = optional_int(source, "expirationSeconds", path).value_or(3600);
+    // The API server's own limits (ValidateProjectedVolumeSource): at least 10 minutes, below 2^32 s.
+    if (expiration < 600 || expiration > 0xffffffffLL)
+        throw SpecError(join_path(path, "expirationSeconds"), "must be between 600 and 4294967295 seconds");
+    const auto &meta = as_object(pod.at("metadata"), "metadata");
+    const auto &spec = as_object(pod.at("spec"), "spec");
+    kube::TokenRequestSpec request;
+    request.ns = optional_string(meta, "namespace", "metadata").value_or("default");
+    request.pod_name = optional_string(meta, "name", "metadata").value_or("");
+    request.pod_uid = optional_string(meta, "uid", "metadata").value_or("");
+    request.service_account = optional_string(spec, "serviceAccountName", "spec")
+                                  .value_or(optional_string(spec, "serviceAccount", "spec").value_or("default"));
+    if (request.service_account.empty()) request.service_account = "default";
+    // It becomes part of a URL path: a DNS subdomain, as the API server requires.
+    if (request.service_account.size() > 253 ||
+        request.service_account.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos)
+        throw SpecError("spec.serviceAccountName", "is not a valid service account name");
+    request.audience = optional_string(source, "audience", path).value_or("");
+    request.expiration_seconds = expiration;
+    std::optional<std::string> token;
+    try {
+        token = objects.service_account_token(request);
+    } catch (const std::runtime_error &e) {
+        throw SpecError(path, std::string("no service account token: ") + e.what());
+    }
+    if (!token) return std::nullopt;
+    return json::object{{"data", json::object{{"token", kube_base64(*token)}}},
+                        {"items", json::array{json::object{{"key", "token"}, {"path", file}}}}};
+}
+
 std::string field_value(const json::object &pod, const std::string &field) {
     const auto &meta = as_object(pod.at("metadata"), "metadata");
     if (field == "metadata.name" || field == "metadata.namespace" || field == "metadata.uid")
@@ -225,8 +260,11 @@ void add_volume_content(json::object &request, const json::object &volume, const
                     if (data) sources.push_back(json::object{{"data", *data}, {"items", sec->contains("items") ? sec->at("items") : json::array{}}});
                 } else if (const auto *d = optional_object(src, "downwardAPI", spath)) {
                     sources.push_back(downward(*d, join_path(spath, "downwardAPI")));
+                } else if (const auto *sat = optional_object(src, "serviceAccountToken", spath)) {
+                    if (auto token = service_account_token(*sat, pod, join_path(spath, "serviceAccountToken"), objects))
+                        sources.push_back(std::move(*token));
                 } else {
-                    throw SpecError(spath, "unsupported projected source (serviceAccountToken comes with TokenRequest support)");
+                    throw SpecError(spath, "unsupported projected source");
                 }
             }
         request["sources"] = sources;
@@ -296,11 +334,18 @@ VolumeOwner volume_owner(const json::object &spec, const json::object *pod_sc, c
 
 bool is_sensitive_volume_type(const std::string &type) { return type == "secret" || type == "projected"; }
 
-std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object &pod,
-                                                             const plugins::PluginRegistry &plugins,
-                                                             const NodeContext &node, bool dry_run,
-                                                             const ObjectLookup &objects) {
+bool is_live_volume_type(const std::string &type) {
+    return type == "configMap" || type == "secret" || type == "downwardAPI" || type == "projected";
+}
+
+namespace {
+
+std::map<std::string, units::PreparedVolume> prepare_some(const json::object &pod, const plugins::PluginRegistry &plugins,
+                                                          const NodeContext &node, bool dry_run,
+                                                          const ObjectLookup &objects, bool live_only,
+                                                          const VolumeCallObserver &before_call) {
     std::map<std::string, units::PreparedVolume> out;
+    std::optional<SpecError> first_error;
     const auto &spec = as_object(pod.at("spec"), "spec");
     const auto *list = optional_array(spec, "volumes", "spec");
     if (!list) return out;
@@ -324,6 +369,7 @@ std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object 
         for (const auto &kv : volume)
             if (kv.key() != "name") type = std::string(kv.key());
         if (type.empty()) throw SpecError(path, "volume '" + name + "' has no source");
+        if (live_only && !is_live_volume_type(type)) continue;
         const auto *handler = plugins.volume_handler_for(type);
         if (!handler) throw SpecError(join_path(path, type), "volume type '" + type + "' is not supported by any plugin");
         // Secrets and tokens are never written to persistent disk, whatever --runtime-dir says;
@@ -338,18 +384,40 @@ std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object 
         json::object request{{"pod", ref}, {"volume", volume}, {"type", type},
                              {"directory", volume_dir(node, uid, name, sensitive)}, {"uid", owner.uid}, {"gid", owner.gid},
                              {"fsGroup", owner.fs_group}, {"dryRun", dry_run}};
-        add_volume_content(request, volume, type, pod, path, objects);
         try {
-            const auto result = handler->prepare(request).as_object();
-            units::PreparedVolume prepared;
-            prepared.path = required_string(result, "path", "result");
-            prepared.read_only = optional_bool(result, "readOnly", "result").value_or(false);
-            out[name] = prepared;
-        } catch (const plugins::PluginCallError &e) {
-            throw SpecError(path, "volume '" + name + "': " + e.what());
+            add_volume_content(request, volume, type, pod, path, objects);
+            if (before_call) before_call(name, request);
+            try {
+                const auto result = handler->prepare(request).as_object();
+                units::PreparedVolume prepared;
+                prepared.path = required_string(result, "path", "result");
+                prepared.read_only = optional_bool(result, "readOnly", "result").value_or(false);
+                out[name] = prepared;
+            } catch (const plugins::PluginCallError &e) {
+                throw SpecError(path, "volume '" + name + "': " + e.what());
+            }
+        } catch (const SpecError &e) {
+            if (!live_only) throw;
+            if (!first_error) first_error = e;
         }
     }
+    if (first_error) throw *first_error;
     return out;
+}
+
+}  // namespace
+
+std::map<std::string, units::PreparedVolume> prepare_volumes(const json::object &pod,
+                                                             const plugins::PluginRegistry &plugins,
+                                                             const NodeContext &node, bool dry_run,
+                                                             const ObjectLookup &objects,
+                                                             const VolumeCallObserver &before_call) {
+    return prepare_some(pod, plugins, node, dry_run, objects, false, before_call);
+}
+
+void refresh_live_volumes(const json::object &pod, const plugins::PluginRegistry &plugins, const NodeContext &node,
+                          const ObjectLookup &objects) {
+    prepare_some(pod, plugins, node, false, objects, true, {});
 }
 
 }  // namespace systemk::pods

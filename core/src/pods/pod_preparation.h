@@ -40,10 +40,23 @@ std::map<std::string, units::ResolvedImage> resolve_images(const boost::json::ob
 // Throws SpecError naming the volume for unknown types or handler failures. configMap, secret,
 // projected and downwardAPI content is resolved here (from `objects`) and handed to the plugin
 // as data; a missing non-optional object is an error.
+// `before_call`, when set, sees every request right before its plugin is called (the volume
+// manager records what it must clean up later).
+using VolumeCallObserver = std::function<void(const std::string &volume, const boost::json::object &request)>;
 std::map<std::string, units::PreparedVolume> prepare_volumes(const boost::json::object &pod,
                                                              const plugins::PluginRegistry &plugins,
                                                              const NodeContext &node, bool dry_run,
-                                                             const ObjectLookup &objects);
+                                                             const ObjectLookup &objects,
+                                                             const VolumeCallObserver &before_call = {});
+
+// Rewrites the pod's live volumes (configMap, secret, downwardAPI, projected: what follows the
+// API while the pod runs) from current content; the others are left alone. Every volume is
+// tried; the first failure is thrown afterwards as a SpecError (its volume keeps its content).
+void refresh_live_volumes(const boost::json::object &pod, const plugins::PluginRegistry &plugins,
+                          const NodeContext &node, const ObjectLookup &objects);
+
+// configMap, secret, downwardAPI and projected: volumes whose content follows the API.
+bool is_live_volume_type(const std::string &type);
 
 // Volume types that may carry secrets or tokens: they live on tmpfs, never on persistent disk.
 bool is_sensitive_volume_type(const std::string &type);

@@ -13,6 +13,7 @@
 #include "pods/pod_preparation.h"
 #include "pods/pod_status.h"
 #include "pods/spec_error.h"
+#include "pods/volume_manager.h"
 #include "units/unit_file.h"
 #include "units/unit_name.h"
 
@@ -94,35 +95,72 @@ bool is_unit_error(const std::string &error_name) {
 }
 
 Preparer plugin_preparer(const plugins::PluginRegistry &plugins, const NodeContext &node,
-                         kube::ReferencedObjects &referenced) {
-    return [&plugins, node, &referenced](const json::object &pod, const PullReporter &report) {
-        CacheLookup lookup(referenced.config_maps(), referenced.secrets());
+                         kube::ReferencedObjects &referenced, kube::TokenManager &tokens) {
+    return [&plugins, node, &referenced, &tokens, volumes = VolumeManager(plugins, node)](const json::object &pod,
+                                                                                          const PullReporter &report) {
+        CacheLookup lookup(referenced.config_maps(), referenced.secrets(), &tokens);
         units::PodInputs in;
         in.pod = &pod;
         in.node = &node;
         in.objects = &lookup;
         in.images = resolve_images(pod, plugins, false, report);
-        in.volumes = prepare_volumes(pod, plugins, node, false, lookup);
+        in.volumes = volumes.prepare(pod, lookup);
         return units::synthesize_pod_units(in);
     };
+}
+
+VolumeHooks plugin_volume_hooks(const plugins::PluginRegistry &plugins, const NodeContext &node,
+                                kube::ReferencedObjects &referenced, kube::TokenManager &tokens) {
+    VolumeHooks hooks;
+    auto volumes = std::make_shared<VolumeManager>(plugins, node);
+    hooks.refresh = [volumes, &referenced, &tokens](const json::object &pod) {
+        CacheLookup lookup(referenced.config_maps(), referenced.secrets(), &tokens);
+        volumes->refresh(pod, lookup);
+    };
+    hooks.next_refresh = [&tokens](const std::string &uid) { return tokens.next_refresh(uid); };
+    hooks.forget = [&tokens](const std::string &uid) { tokens.forget_pod(uid); };
+    hooks.cleanup = [volumes](const std::string &uid) { volumes->cleanup(uid); };
+    hooks.cleanup_orphans = [volumes](const std::set<std::string> &known) {
+        if (const auto n = volumes->cleanup_orphans(known)) spdlog::info("removed the volumes of {} pods deleted meanwhile", n);
+    };
+    return hooks;
+}
+
+// What the downwardAPI files of a pod are written from and may change while it runs.
+std::string downward_metadata(const json::object &pod) {
+    const auto *meta = pod.if_contains("metadata");
+    if (!meta || !meta->is_object()) return {};
+    std::string out;
+    for (const char *key : {"labels", "annotations"})
+        if (const auto *v = meta->get_object().if_contains(key)) out += json::serialize(*v);
+    return out + ";";
+}
+
+// Whether `pod` refers to the configMap or secret "ns/name" (either kind: a name change is rare
+// and a refresh too many is harmless).
+bool references_object(const json::object &pod, const std::string &object_key) {
+    for (const auto &ref : kube::references_of(pod))
+        if (ref.ns + "/" + ref.name == object_key) return true;
+    return false;
 }
 
 }  // namespace
 
 Reconciler::Reconciler(asio::io_context &io, kube::ApiClient &client, systemd::UnitControl &units,
                        const plugins::PluginRegistry &plugins, NodeContext node, kube::ObjectCache &pods,
-                       kube::ReferencedObjects &referenced)
-    : Reconciler(io, *new ApiClientPodApi(client), units, plugin_preparer(plugins, node, referenced), node, pods,
-                 [&referenced](const json::object &pod) { return referenced.synced_for(pod); }) {
+                       kube::ReferencedObjects &referenced, kube::TokenManager &tokens)
+    : Reconciler(io, *new ApiClientPodApi(client), units, plugin_preparer(plugins, node, referenced, tokens), node, pods,
+                 [&referenced](const json::object &pod) { return referenced.synced_for(pod); }, EngineSettings{},
+                 plugin_volume_hooks(plugins, node, referenced, tokens)) {
     own_api_.reset(&api_);  // the adapter made above
 }
 
 Reconciler::Reconciler(asio::io_context &io, PodApi &api, systemd::UnitControl &units, Preparer preparer, NodeContext node,
                        kube::ObjectCache &pods, std::function<bool(const json::object &)> objects_synced,
-                       EngineSettings settings)
+                       EngineSettings settings, VolumeHooks volume_hooks)
     : io_(io), api_(api), units_(units), preparer_(std::move(preparer)), node_(std::move(node)), pods_(pods),
-      objects_synced_(std::move(objects_synced)), settings_(settings), pool_(settings.prepare_threads),
-      pull_pool_(settings.pull_threads),
+      objects_synced_(std::move(objects_synced)), settings_(settings), volume_hooks_(std::move(volume_hooks)),
+      pool_(settings.prepare_threads), pull_pool_(settings.pull_threads),
       // Four API connections at most: three status writers, one Event writer.
       status_(io.get_executor(), api_, 3), events_(io.get_executor(), api_, "systemk", node_.node_name, {}, 1),
       queue_(io.get_executor(), [this](std::string key) { return sync(std::move(key)); }), resync_timer_(io) {
@@ -146,11 +184,31 @@ void Reconciler::unit_changed(const std::string &unit) {
 
 void Reconciler::object_changed(const std::string &object_key) {
     const auto ns = object_key.substr(0, object_key.find('/'));
-    for (const auto &[key, rt] : runtimes_) {
+    for (auto &[key, rt] : runtimes_) {
+        if (rt.ns != ns) continue;
         bool waiting = !rt.prepared;
         for (const auto &c : rt.containers) waiting = waiting || c.waiting_reason == "CreateContainerConfigError";
-        if (rt.ns == ns && waiting) enqueue(key);
+        if (waiting) {
+            enqueue(key);
+            continue;
+        }
+        // A running pod's volumes follow the object (as the kubelet's, without a restart).
+        if (const auto pod = pods_.get(key); pod && references_object(*pod, object_key)) {
+            rt.volumes_stale = true;
+            enqueue(key);
+        }
     }
+}
+
+void Reconciler::remove_volumes(const std::string &uid) {
+    if (volume_hooks_.cleanup)
+        volume_hooks_.cleanup(uid);
+    else
+        remove_pod_files(node_, uid);
+}
+
+void Reconciler::forget_runtime(const std::string &uid) {
+    if (volume_hooks_.forget) volume_hooks_.forget(uid);
 }
 
 void Reconciler::start() {
@@ -168,6 +226,13 @@ void Reconciler::start() {
         }
     }
     spdlog::info("reconciler starting: {} pods, {} existing units", pods_.size(), unit_index_.size());
+    if (volume_hooks_.cleanup_orphans) {
+        // Before any pod is prepared, so that no directory being made can look orphaned.
+        std::set<std::string> known;
+        for (const auto &[unit, id] : unit_index_) known.insert(id.uid);
+        for (const auto &pod : pods_.list()) known.insert(str_at(pod, {"metadata", "uid"}));
+        volume_hooks_.cleanup_orphans(known);
+    }
     resync_all();
     schedule_resync();
 }
@@ -219,6 +284,8 @@ asio::awaitable<void> Reconciler::sync(std::string key) {
         }
         if (auto it = runtimes_.find(key); it != runtimes_.end()) {
             events_.forget(it->second.uid);
+        forget_runtime(it->second.uid);
+            forget_runtime(it->second.uid);
             runtimes_.erase(it);
         }
         status_.forget(key);
@@ -242,6 +309,7 @@ Reconciler::PodRuntime &Reconciler::runtime_for(const std::string &key, const js
     auto it = runtimes_.find(key);
     if (it != runtimes_.end() && it->second.uid != uid) {
         events_.forget(it->second.uid);
+        forget_runtime(it->second.uid);
         runtimes_.erase(it);
         status_.forget(key);
         it = runtimes_.end();
@@ -319,7 +387,7 @@ asio::awaitable<bool> Reconciler::remove_units(const std::string &key, const std
     for (const auto &uid : uids) {
         if (uid.empty()) continue;
         // Named, not a temporary: GCC 12 may destroy temporaries of a co_await expression twice.
-        std::function<void()> work = [this, uid] { remove_pod_files(node_, uid); };
+        std::function<void()> work = [this, uid] { remove_volumes(uid); };
         co_await run_blocking(pool_, std::move(work));
     }
     co_return true;
@@ -368,7 +436,7 @@ asio::awaitable<void> Reconciler::terminate(PodRuntime &rt, const json::object &
     }
     if (!*alive) co_return;
     const auto uid = rt.uid;
-    std::function<void()> cleanup = [this, uid] { remove_pod_files(node_, uid); };  // also without units
+    std::function<void()> cleanup = [this, uid] { remove_volumes(uid); };  // also without units
     co_await run_blocking(pool_, std::move(cleanup));
     const json::object options{{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0},
                                {"preconditions", json::object{{"uid", rt.uid}}}};
@@ -383,6 +451,7 @@ asio::awaitable<void> Reconciler::terminate(PodRuntime &rt, const json::object &
     status_.forget(key);
     if (auto it = runtimes_.find(key); it != runtimes_.end() && it->second.uid == uid) {
         events_.forget(uid);
+        forget_runtime(uid);
         runtimes_.erase(it);
     }
 }
@@ -477,6 +546,49 @@ asio::awaitable<bool> Reconciler::prepare(PodRuntime &rt, const json::object &po
     rt.reason.clear();
     rt.message.clear();
     co_return true;
+}
+
+asio::awaitable<void> Reconciler::refresh_volumes(PodRuntime &rt, const json::object &pod) {
+    auto alive = alive_;
+    if (const auto meta = downward_metadata(pod); meta != rt.downward_meta) {
+        rt.volumes_stale = rt.volumes_stale || !rt.downward_meta.empty();
+        rt.downward_meta = meta;
+    }
+    const auto now = std::chrono::system_clock::now();
+    if (const auto due = volume_hooks_.next_refresh ? volume_hooks_.next_refresh(rt.uid) : std::nullopt) {
+        if (*due <= now)
+            rt.volumes_stale = true;
+        else
+            queue_.add_after(rt.key, std::chrono::duration_cast<std::chrono::milliseconds>(*due - now) + 1ms);
+    }
+    if (!rt.volumes_stale || !volume_hooks_.refresh) co_return;
+    rt.volumes_stale = false;
+    const auto key = rt.key, uid = rt.uid;
+    std::optional<SpecError> spec_error;
+    std::string other_error;
+    std::function<void()> work = [&] {
+        try {
+            volume_hooks_.refresh(pod);
+        } catch (const SpecError &e) {
+            spec_error = e;
+        } catch (const std::exception &e) {
+            other_error = e.what();
+        }
+    };
+    co_await run_blocking(pool_, std::move(work));
+    if (!*alive) co_return;
+    auto it = runtimes_.find(key);
+    if (it == runtimes_.end() || it->second.uid != uid) co_return;
+    if (spec_error || !other_error.empty()) {
+        // The kubelet's way: the old content stays, the pod keeps running, it is tried again.
+        const std::string message = spec_error ? spec_error->what() : other_error;
+        spdlog::warn("pod={} volumes not updated: {}", key, message);
+        event(rt, "Warning", "FailedMount", message);
+        rt.volumes_stale = true;
+        queue_.add_after(key, settings_.retry_after_error);
+        co_return;
+    }
+    spdlog::debug("pod={} volumes updated", key);
 }
 
 void Reconciler::container_error(PodRuntime &rt, Container &c, const std::string &reason, const std::string &message) {
@@ -689,6 +801,9 @@ asio::awaitable<void> Reconciler::sync_pod(PodRuntime &rt, const json::object &p
                                       : settings_.retry_after_error);
             co_return;
         }
+        if (!still_here()) co_return;
+    } else {
+        co_await refresh_volumes(rt, pod);
         if (!still_here()) co_return;
     }
     // Read every unit of the pod (concurrency comes from many pods at once).

@@ -22,6 +22,7 @@
 #include "kube/api_client.h"
 #include "kube/object_cache.h"
 #include "kube/referenced_objects.h"
+#include "kube/token_manager.h"
 #include "plugins/plugin_loader.h"
 #include "pods/backoff.h"
 #include "pods/event_recorder.h"
@@ -39,6 +40,24 @@ namespace systemk::pods {
 // thread; throws SpecError for pods that cannot run. Image pulls are told to `report`.
 using Preparer = std::function<std::vector<units::PodUnit>(const boost::json::object &pod, const PullReporter &report)>;
 
+// The live part of a pod's volumes (configMap, secret, downwardAPI, projected with its tokens):
+// rewritten while the pod runs when their inputs change. Empty members do nothing.
+struct VolumeHooks {
+    // Rewrites the pod's live volumes from current content; runs on a worker thread, throws
+    // SpecError (the volume keeps its old content).
+    std::function<void(const boost::json::object &pod)> refresh;
+    // When the pod's volumes are due again (a token's renewal or retry), if ever.
+    std::function<std::optional<std::chrono::system_clock::time_point>(const std::string &uid)> next_refresh;
+    // The pod is gone for good (its tokens are dropped).
+    std::function<void(const std::string &uid)> forget;
+    // Removes the volumes and directories of a pod that is gone; runs on a worker thread.
+    // Unset: pods::remove_pod_files.
+    std::function<void(const std::string &uid)> cleanup;
+    // At start: cleans up the pods on disk whose UID is not in the set (deleted while the agent
+    // was down); runs before any pod is prepared.
+    std::function<void(const std::set<std::string> &known_uids)> cleanup_orphans;
+};
+
 struct EngineSettings {
     std::chrono::milliseconds resync_period{30000};
     std::chrono::milliseconds poll_while_stopping{500};
@@ -54,11 +73,11 @@ public:
     // The agent's engine.
     Reconciler(boost::asio::io_context &io, kube::ApiClient &client, systemd::UnitControl &units,
                const plugins::PluginRegistry &plugins, NodeContext node, kube::ObjectCache &pods,
-               kube::ReferencedObjects &referenced);
+               kube::ReferencedObjects &referenced, kube::TokenManager &tokens);
     // The engine with its seams explicit (tests).
     Reconciler(boost::asio::io_context &io, PodApi &api, systemd::UnitControl &units, Preparer preparer, NodeContext node,
                kube::ObjectCache &pods, std::function<bool(const boost::json::object &)> objects_synced,
-               EngineSettings settings = {});
+               EngineSettings settings = {}, VolumeHooks volume_hooks = {});
     ~Reconciler();
 
     void enqueue(const std::string &pod_key);
@@ -96,6 +115,8 @@ private:
         std::string restart_policy = "Always";
         std::vector<Container> containers;
         bool prepared = false;
+        bool volumes_stale = false;   // an input of a live volume changed since it was written
+        std::string downward_meta;    // labels and annotations the downwardAPI files were written from
         bool api_checked = false;     // final states from the API status looked at
         std::string reason, message;  // why it cannot be prepared
         std::chrono::seconds pull_backoff{0};  // wait before the next try of a failed image pull
@@ -115,6 +136,10 @@ private:
     boost::asio::awaitable<bool> remove_units(const std::string &key, const std::string &keep_uid, bool kill_now);
     boost::asio::awaitable<void> terminate(PodRuntime &rt, const boost::json::object &pod);
     boost::asio::awaitable<bool> prepare(PodRuntime &rt, const boost::json::object &pod);
+    // Rewrites the live volumes of a prepared pod when an input changed or a token is due.
+    boost::asio::awaitable<void> refresh_volumes(PodRuntime &rt, const boost::json::object &pod);
+    void forget_runtime(const std::string &uid);
+    void remove_volumes(const std::string &uid);  // on a worker thread
     boost::asio::awaitable<bool> drive_container(PodRuntime &rt, Container &c);
     boost::asio::awaitable<void> start_container(PodRuntime &rt, Container &c);
     boost::asio::awaitable<systemd::UnitState> read_state(const std::string &unit);
@@ -133,6 +158,7 @@ private:
     kube::ObjectCache &pods_;
     std::function<bool(const boost::json::object &)> objects_synced_;
     EngineSettings settings_;
+    VolumeHooks volume_hooks_;
     boost::asio::thread_pool pool_;
     boost::asio::thread_pool pull_pool_;
     StatusManager status_;
