@@ -154,6 +154,28 @@ POD
   echo "hello:0.0.0 refused: $msg"
 }
 
+# Acceptance: an installed package named as the image, with a command, runs that command
+# (nothing installed, the package's own unit, if any, left alone).
+case_installed_package_with_command() {
+  setup_ns
+  k delete pod with-bash --ignore-not-found --wait=true >/dev/null
+  local version; version=$(installed_version bash)
+  [[ -n $version ]] || fail "bash is not installed in the node"
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: with-bash}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: sh, image: bash, command: [bash, -c, 'echo "hello from \$BASH_VERSION"; exec sleep 3600']}]
+POD
+  wait_until 60 "with-bash Running" "phase_is with-bash Running"
+  wait_until 20 "its output" "node journalctl -u $(unit_of with-bash sh) -o cat --no-pager | grep -q '^hello from '"
+  [[ $(installed_version bash) == "$version" ]] || fail "bash changed"
+  k delete pod with-bash --wait=false >/dev/null
+}
+
 # Acceptance: while a package installs, the container waits in ContainerCreating with a
 # message, and another pod starts and runs, even with a second pod waiting for the same
 # package (two pulls once held both of the agent's prepare threads). The install then completes, the daemon's start by
@@ -308,6 +330,6 @@ POD
 }
 
 case "${1:-}" in
-  apt_installs_uptimed|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers|url_deb_installs|node_exporter_answers) "case_$1" ;;
+  apt_installs_uptimed|installed_package_with_command|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers|url_deb_installs|node_exporter_answers) "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac
