@@ -1,5 +1,6 @@
 // `systemk run`: the node agent.
 #include <spdlog/spdlog.h>
+#include <fmt/ranges.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -9,7 +10,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -20,6 +24,7 @@
 #include "node/addresses.h"
 #include "node/node_agent.h"
 #include "pods/reconciler.h"
+#include "server/kubelet_server.h"
 #include "systemd/unit_manager.h"
 
 #ifndef SYSTEMK_VERSION
@@ -45,6 +50,7 @@ std::vector<OptionSpec> run_specs() {
         {"--addr", {}, true, "address of the kubelet HTTPS API, [host]:port (default :10250)"},
         {"--certfile", {"--tls-cert"}, true, "serving certificate of the kubelet HTTPS API"},
         {"--keyfile", {"--tls-key"}, true, "serving key of the kubelet HTTPS API"},
+        {"--client-ca-file", {}, true, "CA bundle that client certificates of the kubelet API must chain to (default: the kubeconfig's CA)"},
         {"--cluster-domain", {}, true, "cluster DNS domain (default cluster.local)"},
         {"--override-root-uid", {}, true, "run containers that ask for uid 0 as this uid instead"},
         {"--state-dir", {}, true, "where pod data lives (default /var/lib/systemk)"},
@@ -100,6 +106,43 @@ int parse_port(const std::string &addr) {
     } catch (const std::exception &) {
         throw UsageError("--addr '" + addr + "' has no valid port");
     }
+}
+
+// The host part of --addr ("" for every address); brackets around IPv6 removed.
+std::string parse_host(const std::string &addr) {
+    const auto colon = addr.rfind(':');
+    auto host = colon == std::string::npos ? std::string() : addr.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return host;
+}
+
+std::string read_text_file(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError("cannot read " + path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The kubelet API's TLS: --certfile/--keyfile (both or neither), else a self-signed certificate
+// for the node's names and addresses, its fingerprint logged so that a client can pin it.
+std::unique_ptr<server::ServingTls> serving_tls(const Options &options, const kube::Kubeconfig &kubeconfig,
+                                                const node::NodeSettings &settings, const std::string &hostname) {
+    auto client_ca = kubeconfig.ca_pem;
+    if (const auto file = options.get("--client-ca-file")) client_ca = read_text_file(*file);
+    if (client_ca.empty())
+        spdlog::warn("kubelet API: no client CA (neither --client-ca-file nor a CA in the kubeconfig): client certificates are not accepted, only bearer tokens");
+    const auto cert = options.get("--certfile"), key = options.get("--keyfile");
+    if (cert.has_value() != key.has_value()) throw UsageError("--certfile and --keyfile go together");
+    if (cert) return std::make_unique<server::ServingTls>(*cert, *key, client_ca);
+    std::vector<std::string> names{settings.name};
+    if (hostname != settings.name) names.push_back(hostname);
+    std::vector<std::string> ips{settings.addresses.internal_ip};
+    if (settings.addresses.external_ip != settings.addresses.internal_ip) ips.push_back(settings.addresses.external_ip);
+    auto pair = server::make_self_signed(settings.name + "@" + std::to_string(std::time(nullptr)), names, ips);
+    spdlog::info("kubelet API: serving a self-signed certificate for {} {}, SHA-256 fingerprint {}", fmt::join(names, ","),
+                 fmt::join(ips, ","), server::sha256_fingerprint(pair.cert_pem));
+    return std::make_unique<server::ServingTls>(std::move(pair), client_ca);
 }
 
 // A positive number from a flag, or the default.
@@ -215,6 +258,31 @@ int run_command(const std::vector<std::string> &raw_args) {
     auto pod_informer = std::make_shared<kube::Informer>(
         *client, "/api/v1/pods", "fieldSelector=" + kube::url_encode("spec.nodeName=" + settings.name), pods, "pods");
     node::NodeAgent agent(*client, settings, state_dir, [&] { return pod_informer->synced(); });
+
+    // The kubelet API opens first, as the kubelet's does; it has a thread of its own.
+    server::NodeView view;
+    view.node_name = settings.name;
+    view.pod = [&pods](const std::string &key) { return pods.get(key); };
+    view.pods = [&pods] { return pods.list(); };
+    view.invocation_id = [&io, units = unit_manager.get()](const std::string &unit) -> asio::awaitable<std::optional<std::string>> {
+        if (!units) co_return std::nullopt;
+        // Asked on the agent's loop, where the systemd connection lives; this side just waits.
+        const auto state = co_await asio::co_spawn(
+            io, [units, unit]() -> asio::awaitable<systemd::UnitState> { co_return co_await units->state(unit); },
+            asio::use_awaitable);
+        if (!state.read_ok) co_return std::nullopt;
+        co_return state.invocation_id;
+    };
+    std::unique_ptr<server::KubeletServer> kubelet_api;
+    try {
+        kubelet_api = std::make_unique<server::KubeletServer>(parse_host(options.get_or("--addr", ":10250")),
+                                                              static_cast<unsigned short>(settings.kubelet_port),
+                                                              serving_tls(options, kubeconfig, settings, host), kubeconfig, view);
+        kubelet_api->start();
+    } catch (const std::exception &e) {
+        spdlog::error("kubelet API on {} cannot start: {}", options.get_or("--addr", ":10250"), e.what());
+        return 1;
+    }
     std::unique_ptr<node::LeaseKeeper> lease;
 
     int exit_code = 0;
