@@ -42,9 +42,11 @@ up() {
   # The node's own credentials, and nothing more.
   local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$name")
   mkdir -p "$dir/rootfs/etc/systemk/pki"
-  cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/"
+  cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" \
+    "$RUN/pki/serving-$name.crt" "$RUN/pki/serving-$name.key" "$dir/rootfs/etc/systemk/pki/"
   sed -e "s#$RUN/pki/#/etc/systemk/pki/#g" "$kc" > "$dir/rootfs/etc/systemk/kubeconfig"
-  chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/kubeconfig"
+  chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/serving-$name.key" \
+    "$dir/rootfs/etc/systemk/kubeconfig"
   # systemk runs as a service of the node's systemd, with the node's credentials only. Nodes share
   # the host network, so each gets its own kubelet API port.
   local index; index=$(ls -d "$RUN"/nodes/*/ | sort | grep -n "/$name/\$" | cut -d: -f1)
@@ -52,7 +54,9 @@ up() {
 kubeconfig: /etc/systemk/kubeconfig
 nodename: $name
 node-ip: 127.0.0.1
-addr: ":$((10250 + index - 1))"
+addr: ":$((${SYSTEMK_E2E_KUBELET_PORT:-10250} + index - 1))"
+certfile: /etc/systemk/pki/serving-$name.crt
+keyfile: /etc/systemk/pki/serving-$name.key
 CFG
   cat > "$dir/rootfs/etc/systemd/system/systemk.service" <<UNIT
 [Unit]
