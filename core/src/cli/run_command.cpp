@@ -267,9 +267,8 @@ int run_command(const std::vector<std::string> &raw_args) {
     view.invocation_id = [&io, units = unit_manager.get()](const std::string &unit) -> asio::awaitable<std::optional<std::string>> {
         if (!units) co_return std::nullopt;
         // Asked on the agent's loop, where the systemd connection lives; this side just waits.
-        const auto state = co_await asio::co_spawn(
-            io, [units, unit]() -> asio::awaitable<systemd::UnitState> { co_return co_await units->state(unit); },
-            asio::use_awaitable);
+        auto ask = [units, unit]() -> asio::awaitable<systemd::UnitState> { co_return co_await units->state(unit); };
+        const auto state = co_await asio::co_spawn(io, std::move(ask), asio::use_awaitable);
         if (!state.read_ok) co_return std::nullopt;
         co_return state.invocation_id;
     };

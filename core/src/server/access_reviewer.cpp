@@ -40,8 +40,9 @@ boost::asio::awaitable<std::optional<UserInfo>> AccessReviewer::authenticate(con
     const auto key = sha256(token);
     const auto now = Clock::now();
     if (auto it = tokens_.find(key); it != tokens_.end() && it->second.expires > now) co_return it->second.value;
-    auto response = co_await client_.request(kube::http::verb::post, "/apis/authentication.k8s.io/v1/tokenreviews",
-                                             token_review_request(token));
+    const std::string target = "/apis/authentication.k8s.io/v1/tokenreviews";
+    const std::string body = token_review_request(token);
+    auto response = co_await client_.request(kube::http::verb::post, target, body);
     if (!response.ok())
         throw kube::ApiError(response.status, "TokenReview failed with HTTP " + std::to_string(response.status));
     std::optional<UserInfo> user;
@@ -59,8 +60,9 @@ boost::asio::awaitable<Decision> AccessReviewer::authorize(const UserInfo &user,
     const auto key = decision_key(user, attrs);
     const auto now = Clock::now();
     if (auto it = decisions_.find(key); it != decisions_.end() && it->second.expires > now) co_return it->second.value;
-    auto response = co_await client_.request(kube::http::verb::post, "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                                             subject_access_review_request(user, node_, attrs));
+    const std::string target = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+    const std::string body = subject_access_review_request(user, node_, attrs);
+    auto response = co_await client_.request(kube::http::verb::post, target, body);
     if (!response.ok())
         throw kube::ApiError(response.status, "SubjectAccessReview failed with HTTP " + std::to_string(response.status));
     Decision decision;

@@ -48,11 +48,13 @@ std::string pod_uid(const json::object &pod) {
 
 asio::awaitable<void> write_chunk(TlsStream &stream, const std::string &data) {
     stream.next_layer().expires_after(kWriteTimeout);
-    co_await asio::async_write(stream, http::make_chunk(asio::buffer(data)), asio::use_awaitable);
+    const auto chunk = http::make_chunk(asio::buffer(data));
+    co_await asio::async_write(stream, chunk, asio::use_awaitable);
 }
 
 // Sends what the journal holds now; with follow, then waits for more.
 asio::awaitable<void> pump(TlsStream &stream, ContainerJournal &journal, LogFormatter &formatter, bool follow) {
+    const auto executor = co_await asio::this_coro::executor;
     std::optional<asio::posix::stream_descriptor> watch;
     struct Release {  // the descriptor belongs to sd-journal
         std::optional<asio::posix::stream_descriptor> &w;
@@ -60,8 +62,8 @@ asio::awaitable<void> pump(TlsStream &stream, ContainerJournal &journal, LogForm
             if (w) w->release();
         }
     } release{watch};
-    if (follow) watch.emplace(co_await asio::this_coro::executor, journal.wait_fd());
-    asio::steady_timer recheck(co_await asio::this_coro::executor);
+    if (follow) watch.emplace(executor, journal.wait_fd());
+    asio::steady_timer recheck(executor);
     for (;;) {
         std::string out;
         const bool more = journal.read(formatter, out, kChunkBytes);
@@ -72,8 +74,9 @@ asio::awaitable<void> pump(TlsStream &stream, ContainerJournal &journal, LogForm
         using namespace asio::experimental::awaitable_operators;
         stream.next_layer().expires_never();
         recheck.expires_after(kFollowRecheck);
-        co_await (watch->async_wait(asio::posix::stream_descriptor::wait_read, asio::use_awaitable) ||
-                  recheck.async_wait(asio::use_awaitable));
+        auto changed_or_time = watch->async_wait(asio::posix::stream_descriptor::wait_read, asio::use_awaitable) ||
+                               recheck.async_wait(asio::use_awaitable);
+        co_await std::move(changed_or_time);
         journal.changed();
     }
 }
@@ -87,79 +90,101 @@ asio::awaitable<void> client_gone(TlsStream &stream) {
     }
 }
 
+// What a request for logs resolves to before any waiting: the pod's UID and unit, or the
+// answer that ends it.
+struct Target {
+    std::optional<Reply> refusal;
+    LogOptions options;
+    std::string uid, unit;
+};
+
+Target resolve(const NodeView &node, const std::string &ns, const std::string &pod_name, const std::string &container,
+               const std::map<std::string, std::string> &query) {
+    Target t;
+    try {
+        t.options = parse_log_options(query, now_usec());
+    } catch (const BadRequest &e) {
+        t.refusal = Reply{http::status::bad_request, std::string(e.what()) + "\n"};
+        return t;
+    }
+    const auto pod = node.pod(ns + "/" + pod_name);
+    if (!pod) {
+        t.refusal = Reply{http::status::not_found, "pod \"" + ns + "/" + pod_name + "\" not found\n"};
+        return t;
+    }
+    t.uid = pod_uid(*pod);
+    try {
+        if (!t.uid.empty() && pod_has_container(*pod, container)) t.unit = units::make_unit_name(ns, pod_name, container);
+    } catch (const std::invalid_argument &) {
+    }
+    if (t.unit.empty())
+        t.refusal = Reply{http::status::not_found, "container \"" + container + "\" not found in pod \"" + ns + "/" + pod_name + "\"\n"};
+    return t;
+}
+
+// Opens the journal at the run asked for, or says why not.
+std::optional<Reply> open_journal(std::optional<ContainerJournal> &journal, const Target &t, const std::string &pod_name,
+                                  const std::string &container, const std::optional<std::string> &current) {
+    if (!current) return Reply{http::status::service_unavailable, "systemd cannot be asked about " + t.unit + " now\n"};
+    if (current->empty())
+        return Reply{http::status::bad_request, "container \"" + container + "\" in pod \"" + pod_name + "\" is waiting to start\n"};
+    try {
+        auto invocation = *current;
+        if (t.options.previous) {
+            const auto previous = ContainerJournal::previous_invocation(t.uid, container, *current);
+            if (!previous)
+                return Reply{http::status::bad_request,
+                             "previous terminated container \"" + container + "\" in pod \"" + pod_name + "\" not found\n"};
+            invocation = *previous;
+        }
+        journal.emplace(ContainerMatch{t.uid, container, invocation});
+        journal->position(t.options);
+    } catch (const JournalError &e) {
+        spdlog::error("kubelet API: logs of {} (pod UID {}): {}", t.unit, t.uid, e.what());
+        return Reply{http::status::internal_server_error, std::string(e.what()) + "\n"};
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 asio::awaitable<bool> serve_container_logs(TlsStream &stream, const Request &req, const NodeView &node, const std::string &ns,
                                            const std::string &pod_name, const std::string &container,
                                            const std::map<std::string, std::string> &query) {
-    LogOptions options;
-    std::string bad;
-    try {
-        options = parse_log_options(query, now_usec());
-    } catch (const BadRequest &e) {
-        bad = std::string(e.what()) + "\n";
-    }
-    if (!bad.empty()) co_return co_await reply(stream, req, http::status::bad_request, bad);
-    const auto pod = node.pod(ns + "/" + pod_name);
-    if (!pod) co_return co_await reply(stream, req, http::status::not_found, "pod \"" + ns + "/" + pod_name + "\" not found\n");
-    const auto uid = pod_uid(*pod);
-    if (uid.empty() || !pod_has_container(*pod, container))
-        co_return co_await reply(stream, req, http::status::not_found,
-                                 "container \"" + container + "\" not found in pod \"" + ns + "/" + pod_name + "\"\n");
-    std::string unit;
-    try {
-        unit = units::make_unit_name(ns, pod_name, container);
-    } catch (const std::invalid_argument &) {
-    }
-    if (unit.empty()) co_return co_await reply(stream, req, http::status::not_found, "no such container\n");
-    const auto current = co_await node.invocation_id(unit);
-    if (!current) co_return co_await reply(stream, req, http::status::service_unavailable, "systemd cannot be asked about " + unit + " now\n");
-    if (current->empty())
-        co_return co_await reply(stream, req, http::status::bad_request,
-                                 "container \"" + container + "\" in pod \"" + pod_name + "\" is waiting to start\n");
-    std::string invocation = *current;
+    const auto target = resolve(node, ns, pod_name, container, query);
+    if (target.refusal) co_return co_await reply(stream, req, *target.refusal);
+    const auto current = co_await node.invocation_id(target.unit);
     std::optional<ContainerJournal> journal;
-    std::string failure;
-    try {
-        std::optional<std::string> previous;
-        if (options.previous) previous = ContainerJournal::previous_invocation(uid, container, *current);
-        if (!options.previous || previous) {
-            if (previous) invocation = *previous;
-            journal.emplace(ContainerMatch{uid, container, invocation});
-            journal->position(options);
-        }
-    } catch (const JournalError &e) {
-        spdlog::error("kubelet API: logs of pod {}/{} container {} (unit {}): {}", ns, pod_name, container, unit, e.what());
-        failure = std::string(e.what()) + "\n";
-    }
-    if (!failure.empty()) co_return co_await reply(stream, req, http::status::internal_server_error, failure);
-    if (!journal)
-        co_return co_await reply(stream, req, http::status::bad_request,
-                                 "previous terminated container \"" + container + "\" in pod \"" + pod_name + "\" not found\n");
-    LogFormatter formatter(options.timestamps, options.limit_bytes);
+    const auto refusal = open_journal(journal, target, pod_name, container, current);
+    if (refusal) co_return co_await reply(stream, req, *refusal);
+    LogFormatter formatter(target.options.timestamps, target.options.limit_bytes);
+    const bool follow = target.options.follow;
 
     http::response<http::empty_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/plain");
     res.chunked(true);
-    res.keep_alive(req.keep_alive() && !options.follow);
+    res.keep_alive(req.keep_alive() && !follow);
     http::response_serializer<http::empty_body> header{res};
     stream.next_layer().expires_after(kWriteTimeout);
     co_await http::async_write_header(stream, header, asio::use_awaitable);
+    bool complete = true;
     try {
-        if (options.follow) {
+        if (follow) {
             using namespace asio::experimental::awaitable_operators;
-            co_await (pump(stream, *journal, formatter, true) || client_gone(stream));
+            auto until_gone = pump(stream, *journal, formatter, true) || client_gone(stream);
+            co_await std::move(until_gone);
         } else {
             co_await pump(stream, *journal, formatter, false);
         }
     } catch (const JournalError &e) {
         // The header is out: all that is left is ending the body early.
-        spdlog::error("kubelet API: logs of pod {}/{} container {} (unit {}): {}", ns, pod_name, container, unit, e.what());
-        failure = e.what();
+        spdlog::error("kubelet API: logs of {} (pod UID {}): {}", target.unit, target.uid, e.what());
+        complete = false;
     }
-    if (!failure.empty()) co_return false;
+    if (!complete) co_return false;
     stream.next_layer().expires_after(kWriteTimeout);
-    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
+    const auto last = http::make_chunk_last();
+    auto [ec, n] = co_await asio::async_write(stream, last, asio::as_tuple(asio::use_awaitable));
     co_return !ec && res.keep_alive();
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "server/container_logs.h"
 #include "server/log_options.h"
@@ -39,12 +40,12 @@ std::string pod_list(const NodeView &node) {
 
 }  // namespace
 
-asio::awaitable<bool> reply(TlsStream &stream, const Request &req, http::status status, std::string body, const char *content_type) {
-    http::response<http::string_body> res{status, req.version()};
-    res.set(http::field::content_type, content_type);
-    if (status == http::status::unauthorized) res.set(http::field::www_authenticate, "Bearer");
+asio::awaitable<bool> reply(TlsStream &stream, const Request &req, const Reply &answer) {
+    http::response<http::string_body> res{answer.status, req.version()};
+    res.set(http::field::content_type, answer.content_type);
+    if (answer.status == http::status::unauthorized) res.set(http::field::www_authenticate, "Bearer");
     res.keep_alive(req.keep_alive());
-    res.body() = std::move(body);
+    res.body() = answer.body;
     res.prepare_payload();
     stream.next_layer().expires_after(30s);
     auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
@@ -127,6 +128,7 @@ asio::awaitable<bool> KubeletServer::handle(TlsStream &stream, const Request &re
     const auto q = target.find('?');
     const std::string path = target.substr(0, q);
     const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);
+    const std::string method(req.method_string());
 
     UserInfo user;
     if (!peer.name.empty()) {
@@ -134,16 +136,20 @@ asio::awaitable<bool> KubeletServer::handle(TlsStream &stream, const Request &re
         user.groups = peer.groups;
     } else if (const auto token = bearer_token(req[http::field::authorization]); !token.empty()) {
         try {
-            if (auto reviewed = co_await reviewer_.authenticate(token)) user = std::move(*reviewed);
+            auto reviewed = co_await reviewer_.authenticate(token);
+            if (reviewed) user = std::move(*reviewed);
         } catch (const std::exception &e) {
             spdlog::warn("kubelet API: cannot review a bearer token: {}", e.what());
         }
     }
-    if (user.empty()) co_return co_await reply(stream, req, http::status::unauthorized, "Unauthorized\n");
+    if (user.empty()) {
+        const Reply answer{http::status::unauthorized, "Unauthorized\n"};
+        co_return co_await reply(stream, req, answer);
+    }
     if (std::find(user.groups.begin(), user.groups.end(), "system:authenticated") == user.groups.end())
         user.groups.push_back("system:authenticated");
 
-    const auto attrs = request_attributes(std::string(req.method_string()), path);
+    const auto attrs = request_attributes(method, path);
     Decision decision;
     bool reviewed = false;
     try {
@@ -152,39 +158,51 @@ asio::awaitable<bool> KubeletServer::handle(TlsStream &stream, const Request &re
     } catch (const std::exception &e) {
         spdlog::warn("kubelet API: cannot review access of {} to {}: {}", user.name, path, e.what());
     }
-    if (!reviewed)
-        co_return co_await reply(stream, req, http::status::internal_server_error,
-                                 "Authorization error (user=" + user.name + ", verb=" + attrs.verb +
-                                     ", resource=nodes, subresource=" + attrs.subresource + ")\n");
-    if (!decision.allowed) {
-        spdlog::info("kubelet API: {} {} forbidden for {}{}", std::string(req.method_string()), path, user.name,
-                     decision.reason.empty() ? "" : " (" + decision.reason + ")");
-        co_return co_await reply(stream, req, http::status::forbidden, forbidden_message(user, node_.node_name, attrs));
+    if (!reviewed || !decision.allowed) {
+        Reply answer{http::status::forbidden, forbidden_message(user, node_.node_name, attrs)};
+        if (!reviewed) {
+            answer = {http::status::internal_server_error, "Authorization error (user=" + user.name + ", verb=" + attrs.verb +
+                                                               ", resource=nodes, subresource=" + attrs.subresource + ")\n"};
+        } else {
+            spdlog::info("kubelet API: {} {} forbidden for {}{}", method, path, user.name,
+                         decision.reason.empty() ? "" : " (" + decision.reason + ")");
+        }
+        co_return co_await reply(stream, req, answer);
     }
-    spdlog::debug("kubelet API: {} {} by {}", std::string(req.method_string()), path, user.name);
-    std::string bad;
-    try {
-        co_return co_await route(stream, req, path, query);
-    } catch (const BadRequest &e) {
-        bad = std::string(e.what()) + "\n";
-    }
-    co_return co_await reply(stream, req, http::status::bad_request, bad);
+    spdlog::debug("kubelet API: {} {} by {}", method, path, user.name);
+    co_return co_await route(stream, req, path, query);
 }
 
 asio::awaitable<bool> KubeletServer::route(TlsStream &stream, const Request &req, const std::string &path,
                                            const std::string &query) {
-    const auto parts = segments(path);
+    Reply answer;
+    std::vector<std::string> parts;
+    std::map<std::string, std::string> params;
+    try {
+        parts = segments(path);
+        params = parse_query(query);
+    } catch (const BadRequest &e) {
+        answer = {http::status::bad_request, std::string(e.what()) + "\n"};
+    }
     const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
     const auto root = parts.empty() ? std::string() : parts[0];
-    if (root == "exec" || root == "attach" || root == "portForward" || root == "run")
-        co_return co_await reply(stream, req, http::status::not_implemented, "/" + root + " is not implemented by systemk yet\n");
     const bool known = (root == "healthz" && parts.size() == 1) || (root == "pods" && parts.size() == 1) ||
                        (root == "containerLogs" && parts.size() == 4);
-    if (!known) co_return co_await reply(stream, req, http::status::not_found, "404 page not found\n");
-    if (!get) co_return co_await reply(stream, req, http::status::method_not_allowed, "method not allowed\n");
-    if (root == "healthz") co_return co_await reply(stream, req, http::status::ok, "ok");
-    if (root == "pods") co_return co_await reply(stream, req, http::status::ok, pod_list(node_), "application/json");
-    co_return co_await serve_container_logs(stream, req, node_, parts[1], parts[2], parts[3], parse_query(query));
+    if (answer.status == http::status::bad_request) {
+    } else if (root == "exec" || root == "attach" || root == "portForward" || root == "run") {
+        answer = {http::status::not_implemented, "/" + root + " is not implemented by systemk yet\n"};
+    } else if (!known) {
+        answer = {http::status::not_found, "404 page not found\n"};
+    } else if (!get) {
+        answer = {http::status::method_not_allowed, "method not allowed\n"};
+    } else if (root == "healthz") {
+        answer = {http::status::ok, "ok"};
+    } else if (root == "pods") {
+        answer = {http::status::ok, pod_list(node_), "application/json"};
+    } else {
+        co_return co_await serve_container_logs(stream, req, node_, parts[1], parts[2], parts[3], params);
+    }
+    co_return co_await reply(stream, req, answer);
 }
 
 }  // namespace systemk::server
