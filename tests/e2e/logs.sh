@@ -98,6 +98,15 @@ case_follow() {
   echo "5 followers streamed $got+ lines each, in order"
   rm -f "$out".*
   k delete pod follow --wait=false >/dev/null
+  # A follow ends when the container's process does (as with the kubelet), with its last lines.
+  k delete pod short --ignore-not-found --wait=true >/dev/null
+  pod short Never 'echo one; echo two; sleep 3; echo three'
+  wait_until 60 "short Running" '[[ $(k logs short 2>/dev/null) == one* ]]'
+  local followed
+  followed=$(timeout 60 $KUBECTL -n "$NS" logs -f short) || fail "kubectl logs -f did not end with the container (status $?)"
+  [[ $followed == $'one\ntwo\nthree' ]] || fail "follow of an ending container gave: $followed"
+  echo "a follow ends with the container's process, its last line included"
+  k delete pod short --wait=false >/dev/null
 }
 
 case_previous() {

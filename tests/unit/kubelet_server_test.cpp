@@ -179,7 +179,7 @@ protected:
             return json::parse(R"({"metadata":{"namespace":"ns","name":"web","uid":"u-1"},"spec":{"containers":[{"name":"app"}]}})").as_object();
         };
         view_.pods = [this] { return std::vector<json::object>{*view_.pod("ns/web")}; };
-        view_.invocation_id = [](const std::string &) -> asio::awaitable<std::optional<std::string>> { co_return std::string(); };
+        view_.current_run = [](const std::string &) -> asio::awaitable<std::optional<server::UnitRun>> { co_return server::UnitRun{}; };
     }
     void TearDown() override {
         server_.reset();

@@ -264,13 +264,15 @@ int run_command(const std::vector<std::string> &raw_args) {
     view.node_name = settings.name;
     view.pod = [&pods](const std::string &key) { return pods.get(key); };
     view.pods = [&pods] { return pods.list(); };
-    view.invocation_id = [&io, units = unit_manager.get()](const std::string &unit) -> asio::awaitable<std::optional<std::string>> {
+    view.current_run = [&io, units = unit_manager.get()](const std::string &unit) -> asio::awaitable<std::optional<server::UnitRun>> {
         if (!units) co_return std::nullopt;
         // Asked on the agent's loop, where the systemd connection lives; this side just waits.
         auto ask = [units, unit]() -> asio::awaitable<systemd::UnitState> { co_return co_await units->state(unit); };
         const auto state = co_await asio::co_spawn(io, std::move(ask), asio::use_awaitable);
         if (!state.read_ok) co_return std::nullopt;
-        co_return state.invocation_id;
+        // RemainAfterExit=yes keeps a finished container's unit "active (exited)": the process
+        // is what counts. A unit being started has no main process yet.
+        co_return server::UnitRun{state.invocation_id, state.main_pid != 0 || state.active_state == "activating"};
     };
     std::unique_ptr<server::KubeletServer> kubelet_api;
     try {

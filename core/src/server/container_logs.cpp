@@ -21,6 +21,8 @@ constexpr auto kWriteTimeout = 60s;
 // journald tells about new entries through an inotify descriptor; a rotated file is noticed by
 // looking again after this even without a wake-up.
 constexpr auto kFollowRecheck = 2s;
+// How long journald gets for the last lines of a process that ended.
+constexpr auto kFinalLines = 500ms;
 
 int64_t now_usec() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -52,8 +54,16 @@ asio::awaitable<void> write_chunk(TlsStream &stream, const std::string &data) {
     co_await asio::async_write(stream, chunk, asio::use_awaitable);
 }
 
-// Sends what the journal holds now; with follow, then waits for more.
-asio::awaitable<void> pump(TlsStream &stream, ContainerJournal &journal, LogFormatter &formatter, bool follow) {
+// Whether the followed run of the unit still runs (or systemd cannot tell: keep following).
+asio::awaitable<bool> still_running(const NodeView &node, const std::string &unit, const std::string &invocation) {
+    const auto run = co_await node.current_run(unit);
+    co_return !run || (run->invocation_id == invocation && run->running);
+}
+
+// Sends what the journal holds now. With follow, then waits for more until the run's process
+// has ended (as the kubelet ends a follow when the container exits) and its last lines are out.
+asio::awaitable<void> pump(TlsStream &stream, ContainerJournal &journal, LogFormatter &formatter, const NodeView *follow,
+                           const std::string &unit, const std::string &invocation) {
     const auto executor = co_await asio::this_coro::executor;
     std::optional<asio::posix::stream_descriptor> watch;
     struct Release {  // the descriptor belongs to sd-journal
@@ -64,16 +74,25 @@ asio::awaitable<void> pump(TlsStream &stream, ContainerJournal &journal, LogForm
     } release{watch};
     if (follow) watch.emplace(executor, journal.wait_fd());
     asio::steady_timer recheck(executor);
+    bool ended = false;
+    auto checked = std::chrono::steady_clock::time_point{};
     for (;;) {
         std::string out;
         const bool more = journal.read(formatter, out, kChunkBytes);
         if (!out.empty()) co_await write_chunk(stream, out);
         if (formatter.exhausted()) co_return;
         if (more) continue;
-        if (!follow) co_return;
+        if (!follow || ended) co_return;
+        // journald may still hold the last lines of a process that just ended: one more round
+        // after the end was seen.
+        // (Asked at most every kFollowRecheck: a chatty container wakes us up far more often.)
+        if (std::chrono::steady_clock::now() - checked >= kFollowRecheck) {
+            checked = std::chrono::steady_clock::now();
+            ended = !co_await still_running(*follow, unit, invocation);
+        }
         using namespace asio::experimental::awaitable_operators;
         stream.next_layer().expires_never();
-        recheck.expires_after(kFollowRecheck);
+        recheck.expires_after(ended ? kFinalLines : kFollowRecheck);
         auto changed_or_time = watch->async_wait(asio::posix::stream_descriptor::wait_read, asio::use_awaitable) ||
                                recheck.async_wait(asio::use_awaitable);
         co_await std::move(changed_or_time);
@@ -123,13 +142,14 @@ Target resolve(const NodeView &node, const std::string &ns, const std::string &p
 }
 
 // Opens the journal at the run asked for, or says why not.
-std::optional<Reply> open_journal(std::optional<ContainerJournal> &journal, const Target &t, const std::string &pod_name,
-                                  const std::string &container, const std::optional<std::string> &current) {
+std::optional<Reply> open_journal(std::optional<ContainerJournal> &journal, std::string &invocation, const Target &t,
+                                  const std::string &pod_name, const std::string &container,
+                                  const std::optional<std::string> &current) {
     if (!current) return Reply{http::status::service_unavailable, "systemd cannot be asked about " + t.unit + " now\n"};
     if (current->empty())
         return Reply{http::status::bad_request, "container \"" + container + "\" in pod \"" + pod_name + "\" is waiting to start\n"};
     try {
-        auto invocation = *current;
+        invocation = *current;
         if (t.options.previous) {
             const auto previous = ContainerJournal::previous_invocation(t.uid, container, *current);
             if (!previous)
@@ -153,9 +173,12 @@ asio::awaitable<bool> serve_container_logs(TlsStream &stream, const Request &req
                                            const std::map<std::string, std::string> &query) {
     const auto target = resolve(node, ns, pod_name, container, query);
     if (target.refusal) co_return co_await reply(stream, req, *target.refusal);
-    const auto current = co_await node.invocation_id(target.unit);
+    const auto run = co_await node.current_run(target.unit);
+    std::optional<std::string> current;
+    if (run) current = run->invocation_id;
     std::optional<ContainerJournal> journal;
-    const auto refusal = open_journal(journal, target, pod_name, container, current);
+    std::string invocation;
+    const auto refusal = open_journal(journal, invocation, target, pod_name, container, current);
     if (refusal) co_return co_await reply(stream, req, *refusal);
     LogFormatter formatter(target.options.timestamps, target.options.limit_bytes);
     const bool follow = target.options.follow;
@@ -171,10 +194,10 @@ asio::awaitable<bool> serve_container_logs(TlsStream &stream, const Request &req
     try {
         if (follow) {
             using namespace asio::experimental::awaitable_operators;
-            auto until_gone = pump(stream, *journal, formatter, true) || client_gone(stream);
+            auto until_gone = pump(stream, *journal, formatter, &node, target.unit, invocation) || client_gone(stream);
             co_await std::move(until_gone);
         } else {
-            co_await pump(stream, *journal, formatter, false);
+            co_await pump(stream, *journal, formatter, nullptr, target.unit, invocation);
         }
     } catch (const JournalError &e) {
         // The header is out: all that is left is ending the body early.

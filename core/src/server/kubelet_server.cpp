@@ -60,11 +60,17 @@ KubeletServer::KubeletServer(std::string host, unsigned short port, std::unique_
 KubeletServer::~KubeletServer() { stop(); }
 
 void KubeletServer::start() {
-    const auto address = host_.empty() ? asio::ip::address(asio::ip::address_v6::any()) : asio::ip::make_address(host_);
-    const asio::ip::tcp::endpoint endpoint(address, port_);
-    acceptor_.open(endpoint.protocol());
+    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(host_.empty() ? "::" : host_), port_);
+    boost::system::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (ec && host_.empty()) {  // no IPv6 on this host: every IPv4 address then
+        endpoint = {asio::ip::address_v4::any(), port_};
+        acceptor_.open(endpoint.protocol());
+    } else if (ec) {
+        throw boost::system::system_error(ec);
+    }
     acceptor_.set_option(asio::socket_base::reuse_address(true));
-    if (endpoint.address().is_v6() && host_.empty()) acceptor_.set_option(asio::ip::v6_only(false));
+    if (host_.empty() && endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(false));
     acceptor_.bind(endpoint);
     acceptor_.listen();
     port_ = acceptor_.local_endpoint().port();
