@@ -142,6 +142,12 @@ case_same_name_recreated() {
 
 case_authn_authz() {
   setup_ns
+  # The node's own credentials may create both reviews (the Node authorizer's static node
+  # rules): no RBAC binding for the node is needed.
+  local nk="$KUBE_BIN/kubectl --kubeconfig=$PKI/node-$NODE.kubeconfig" r
+  for r in tokenreviews.authentication.k8s.io subjectaccessreviews.authorization.k8s.io; do
+    [[ $($nk auth can-i create "$r" 2>/dev/null) == yes ]] || fail "the node may not create $r"
+  done
   [[ $(curl_status /pods) == 401 ]] || fail "anonymous request not 401"
   [[ $(curl_status /pods -H 'Authorization: Bearer not-a-token') == 401 ]] || fail "bad token not 401"
   # A client certificate from the cluster CA for a user without any RBAC.
