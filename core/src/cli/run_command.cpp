@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -259,6 +260,12 @@ int run_command(const std::vector<std::string> &raw_args) {
         *client, "/api/v1/pods", "fieldSelector=" + kube::url_encode("spec.nodeName=" + settings.name), pods, "pods");
     node::NodeAgent agent(*client, settings, state_dir, [&] { return pod_informer->synced(); });
 
+    // Every `kubectl logs -f` holds the journal's files open: allow as many descriptors as
+    // the service may have (systemd's soft limit of 1024 is for select() users; Asio uses epoll).
+    if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     // The kubelet API opens first, as the kubelet's does; it has a thread of its own.
     server::NodeView view;
     view.node_name = settings.name;

@@ -92,10 +92,16 @@ asio::awaitable<void> pump(TlsStream &stream, ContainerJournal &journal, LogForm
         }
         using namespace asio::experimental::awaitable_operators;
         stream.next_layer().expires_never();
-        recheck.expires_after(ended ? kFinalLines : kFollowRecheck);
-        auto changed_or_time = watch->async_wait(asio::posix::stream_descriptor::wait_read, asio::use_awaitable) ||
-                               recheck.async_wait(asio::use_awaitable);
-        co_await std::move(changed_or_time);
+        if (ended) {
+            // The whole grace period: other units' lines wake the journal descriptor too.
+            recheck.expires_after(kFinalLines);
+            co_await recheck.async_wait(asio::use_awaitable);
+        } else {
+            recheck.expires_after(kFollowRecheck);
+            auto changed_or_time = watch->async_wait(asio::posix::stream_descriptor::wait_read, asio::use_awaitable) ||
+                                   recheck.async_wait(asio::use_awaitable);
+            co_await std::move(changed_or_time);
+        }
         journal.changed();
     }
 }

@@ -190,7 +190,7 @@ asio::awaitable<bool> KubeletServer::route(TlsStream &stream, const Request &req
     } catch (const BadRequest &e) {
         answer = {http::status::bad_request, std::string(e.what()) + "\n"};
     }
-    const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+    const bool get = req.method() == http::verb::get;
     const auto root = parts.empty() ? std::string() : parts[0];
     const bool known = (root == "healthz" && parts.size() == 1) || (root == "pods" && parts.size() == 1) ||
                        (root == "containerLogs" && parts.size() == 4);
