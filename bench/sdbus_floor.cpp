@@ -1,7 +1,9 @@
 // The floor for starting and stopping N services on this systemd: N transient units
 // (Type=exec, /bin/sleep) started over sd-bus with every request in flight at once, timed until
 // systemd reported every start job done (JobRemoved), then the same for stopping them.
-//   sdbus_floor [N]
+// With UNIT_FILE, N copies of that unit file (the agent's own rendering of a pod, sandbox and
+// all) are written to /run/systemd/system and started the same way: the floor for sandboxed pods.
+//   sdbus_floor [N [UNIT_FILE]]
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -9,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -59,9 +63,24 @@ int main(int argc, char **argv) {
                        "Subscribe", &err, nullptr, "");
     sd_bus_match_signal(bus, nullptr, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                         "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, nullptr);
+    std::string unit_text;
+    if (argc > 2) {
+        std::ifstream in(argv[2]);
+        std::ostringstream text;
+        text << in.rdbuf();
+        unit_text = text.str();
+        if (unit_text.empty()) return std::fprintf(stderr, "cannot read %s\n", argv[2]), 1;
+        for (int i = 0; i < n; ++i) std::ofstream("/run/systemd/system/" + prefix + std::to_string(i) + ".service") << unit_text;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) {
         const auto name = prefix + std::to_string(i) + ".service";
+        if (!unit_text.empty()) {  // a new file loads on first reference: no daemon-reload
+            sd_bus_call_method_async(bus, nullptr, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "StartUnit", on_reply, nullptr, "ss",
+                                     name.c_str(), "replace");
+            continue;
+        }
         sd_bus_message *req = nullptr;
         sd_bus_message_new_method_call(bus, &req, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                        "org.freedesktop.systemd1.Manager", "StartTransientUnit");
@@ -91,7 +110,10 @@ int main(int argc, char **argv) {
     }
     wait_for(bus, n);
     const double stop_ms = ms_since(t1);
-    std::printf("sd-bus floor: %d units started in %.0f ms, stopped in %.0f ms\n", n, start_ms, stop_ms);
+    for (int i = 0; i < n && !unit_text.empty(); ++i)
+        std::remove(("/run/systemd/system/" + prefix + std::to_string(i) + ".service").c_str());
+    std::printf("%s: %d units started in %.0f ms, stopped in %.0f ms\n",
+                unit_text.empty() ? "sd-bus floor" : "sd-bus floor, the pod's sandboxed unit", n, start_ms, stop_ms);
     sd_bus_error_free(&err);
     sd_bus_flush_close_unref(bus);
     return 0;

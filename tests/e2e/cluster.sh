@@ -4,6 +4,8 @@
 #   cluster.sh up      start (idempotent: a running cluster is left alone)
 #   cluster.sh down    stop every process this run started, by PID
 #   cluster.sh node-kubeconfig NAME   write certs + kubeconfig for node NAME, print its path
+#   cluster.sh bootstrap-token        kubeadm's join set-up (cluster-info, RBAC, a token); prints
+#                                     "TOKEN CA_HASH"
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -121,7 +123,8 @@ up() {
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
     --use-service-account-credentials=true --leader-elect=false --bind-address=127.0.0.1 \
-    --secure-port="$KCM_PORT" --port=0 --controllers='*,tokencleaner,bootstrapsigner'
+    --secure-port="$KCM_PORT" --port=0 --controllers='*,tokencleaner,bootstrapsigner' \
+    --cluster-signing-duration="${SYSTEMK_E2E_SIGNING_DURATION:-8m}"
   start kube-scheduler "$KUBE_BIN/kube-scheduler" --kubeconfig="$PKI/scheduler.kubeconfig" \
     --authentication-kubeconfig="$PKI/scheduler.kubeconfig" --authorization-kubeconfig="$PKI/scheduler.kubeconfig" \
     --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --port=0
@@ -159,6 +162,79 @@ node_kubeconfig() {
   echo "$PKI/node-$name.kubeconfig"
 }
 
+# What `kubeadm init` sets up for `kubeadm join` (and `systemk join`): the cluster-info configMap
+# that bootstrapsigner signs, anonymous read access to it, the bootstrap token's RBAC and the
+# auto-approval of node client CSRs, first ones and renewals. Prints "TOKEN CA_HASH".
+bootstrap_token() {
+  local id secret hash
+  id=$(openssl rand -hex 3)       # [a-f0-9] is within the token alphabet [a-z0-9]
+  secret=$(openssl rand -hex 8)
+  ((${#id} == 6 && ${#secret} == 16)) || { log "could not make a token"; return 1; }
+  hash=$(openssl x509 -pubkey -noout -in "$PKI/ca.crt" | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)
+  $KUBECTL apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cluster-info, namespace: kube-public}
+data:
+  kubeconfig: |
+    apiVersion: v1
+    kind: Config
+    clusters:
+    - name: ""
+      cluster:
+        certificate-authority-data: $(base64 -w0 < "$PKI/ca.crt")
+        server: https://127.0.0.1:$API_PORT
+    contexts: []
+    current-context: ""
+    preferences: {}
+    users: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: kubeadm:bootstrap-signer-clusterinfo, namespace: kube-public}
+rules: [{apiGroups: [""], resources: [configmaps], resourceNames: [cluster-info], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: kubeadm:bootstrap-signer-clusterinfo, namespace: kube-public}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: kubeadm:bootstrap-signer-clusterinfo}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: system:anonymous}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kubeadm:kubelet-bootstrap}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node-bootstrapper}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:bootstrappers:kubeadm:default-node-token}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kubeadm:node-autoapprove-bootstrap}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:certificates.k8s.io:certificatesigningrequests:nodeclient}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:bootstrappers:kubeadm:default-node-token}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kubeadm:node-autoapprove-certificate-rotation}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:certificates.k8s.io:certificatesigningrequests:selfnodeclient}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:nodes}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bootstrap-token-$id, namespace: kube-system}
+type: bootstrap.kubernetes.io/token
+stringData:
+  token-id: "$id"
+  token-secret: "$secret"
+  usage-bootstrap-authentication: "true"
+  usage-bootstrap-signing: "true"
+  auth-extra-groups: system:bootstrappers:kubeadm:default-node-token
+YAML
+  # bootstrapsigner signs cluster-info for the new token within a few seconds.
+  wait_for 60 "cluster-info signed for token $id" \
+    bash -c "[[ -n \$($KUBECTL -n kube-public get configmap cluster-info -o 'jsonpath={.data.jws-kubeconfig-$id}') ]]"
+  echo "$id.$secret sha256:$hash"
+}
+
 restart_apiserver() {  # stop it for $1 seconds, then start it again
   stop_pid kube-apiserver
   sleep "${1:-0}"
@@ -179,5 +255,6 @@ case "${1:-}" in
   start-apiserver) ensure_apiserver ;;
   down) down ;;
   node-kubeconfig) node_kubeconfig "$2" ;;
-  *) echo "usage: $0 up|down|restart-apiserver [SECONDS]|stop-apiserver|start-apiserver|node-kubeconfig NAME" >&2; exit 2 ;;
+  bootstrap-token) bootstrap_token ;;
+  *) echo "usage: $0 up|down|restart-apiserver [SECONDS]|stop-apiserver|start-apiserver|node-kubeconfig NAME|bootstrap-token" >&2; exit 2 ;;
 esac

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A systemd node: Debian's systemd booted in systemd-nspawn from the cached rootfs, sharing the
 # host network (so https://127.0.0.1:6443 is the API server), with the build tree at /opt/systemk.
-#   node.sh up NAME [BUILD_DIR]   boot (idempotent) and wait until systemd runs
+#   node.sh up NAME [BUILD_DIR]   boot (idempotent) and wait until systemd runs; with
+#                                 SYSTEMK_E2E_JOIN="TOKEN CA_HASH" the node gets no credentials
+#                                 and its agent starts as `systemk join` with that token
 #   node.sh down NAME             power off, then stop by PID
 #   node.sh exec NAME CMD...      run a command inside the node
 set -euo pipefail
@@ -39,24 +41,35 @@ up() {
       [[ -e $dir/rootfs$lib ]] || cp -L "$lib" "$dir/rootfs$lib"
     done
   fi
-  # The node's own credentials, and nothing more.
-  local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$name")
   mkdir -p "$dir/rootfs/etc/systemk/pki"
-  cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" \
-    "$RUN/pki/serving-$name.crt" "$RUN/pki/serving-$name.key" "$dir/rootfs/etc/systemk/pki/"
-  sed -e "s#$RUN/pki/#/etc/systemk/pki/#g" "$kc" > "$dir/rootfs/etc/systemk/kubeconfig"
-  chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/serving-$name.key" \
-    "$dir/rootfs/etc/systemk/kubeconfig"
+  local command="run --config /etc/systemk/config.yaml" kubeconfig_line="kubeconfig: /etc/systemk/kubeconfig"
+  local serving_lines=""
+  if [[ -n ${SYSTEMK_E2E_JOIN:-} ]]; then
+    # Nothing but a bootstrap token and the CA's hash: the node obtains its own certificate.
+    local token hash; read -r token hash <<<"$SYSTEMK_E2E_JOIN"
+    command="join --config /etc/systemk/config.yaml --server https://127.0.0.1:${SYSTEMK_E2E_API_PORT:-6443} --token $token --ca-cert-hash $hash"
+    kubeconfig_line=""
+  else
+    # The node's own credentials, and nothing more; and a serving certificate from the cluster
+    # CA for the kubelet API (the API server verifies it: --kubelet-certificate-authority).
+    local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$name")
+    cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" \
+      "$RUN/pki/serving-$name.crt" "$RUN/pki/serving-$name.key" "$dir/rootfs/etc/systemk/pki/"
+    sed -e "s#$RUN/pki/#/etc/systemk/pki/#g" "$kc" > "$dir/rootfs/etc/systemk/kubeconfig"
+    chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/serving-$name.key" \
+      "$dir/rootfs/etc/systemk/kubeconfig"
+    serving_lines="certfile: /etc/systemk/pki/serving-$name.crt
+keyfile: /etc/systemk/pki/serving-$name.key"
+  fi
   # systemk runs as a service of the node's systemd, with the node's credentials only. Nodes share
   # the host network, so each gets its own kubelet API port.
   local index; index=$(ls -d "$RUN"/nodes/*/ | sort | grep -n "/$name/\$" | cut -d: -f1)
   cat > "$dir/rootfs/etc/systemk/config.yaml" <<CFG
-kubeconfig: /etc/systemk/kubeconfig
+$kubeconfig_line
 nodename: $name
 node-ip: 127.0.0.1
 addr: ":$((${SYSTEMK_E2E_KUBELET_PORT:-10250} + index - 1))"
-certfile: /etc/systemk/pki/serving-$name.crt
-keyfile: /etc/systemk/pki/serving-$name.key
+$serving_lines
 CFG
   # journald drops a unit's lines beyond 10 000 in 30 s by default, and `kubectl logs` can only
   # show what the journal kept: the test node keeps everything (README: what a node needs).
@@ -68,7 +81,7 @@ Description=systemk node agent
 After=dbus.service
 
 [Service]
-ExecStart=/opt/systemk/bin/systemk run --config /etc/systemk/config.yaml
+ExecStart=/opt/systemk/bin/systemk $command
 Restart=always
 RestartSec=2
 # Pods are units of their own: stopping the agent must not touch them.

@@ -14,9 +14,13 @@
 
 #include "kube/informer.h"
 #include "kube/object_cache.h"
+#include "scripted_server.h"
 #include "test_pki.h"
 
 using namespace systemk;
+using systemk::testing::ScriptedServer;
+using systemk::testing::is_watch;
+using systemk::testing::Script;
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 namespace http = boost::beast::http;
@@ -27,99 +31,6 @@ namespace {
 std::string pod(const std::string &name, const std::string &rv) {
     return R"({"metadata":{"namespace":"ns","name":")" + name + R"(","resourceVersion":")" + rv + R"("}})";
 }
-
-bool is_watch(const std::string &target) { return target.find("watch=1") != std::string::npos; }
-
-// Takes the next body from a queue; an empty list once the queue ran out.
-std::string next(std::vector<std::string> &queue, const std::string &target) {
-    if (queue.empty()) return is_watch(target) ? "" : R"({"items":[],"metadata":{"resourceVersion":"999"}})";
-    auto body = queue.front();
-    queue.erase(queue.begin());
-    return body;
-}
-
-// Lists and watches in order, whatever their target.
-struct Script {
-    std::vector<std::string> lists, watches;
-    std::string operator()(const std::string &target) { return next(is_watch(target) ? watches : lists, target); }
-};
-
-// Answers each request with the body its Answer gives (called on the server's thread).
-class ScriptedServer {
-public:
-    // The body for a request target; empty for an idle watch that ends after a while.
-    using Answer = std::function<std::string(const std::string &target)>;
-
-    ScriptedServer(const fs::path &pki, Answer answer)
-        : tls_(ssl::context::tls_server), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}),
-          answer_(std::move(answer)) {
-        tls_.use_certificate_chain_file((pki / "srv.crt").string());
-        tls_.use_private_key_file((pki / "srv.key").string(), ssl::context::pem);
-        thread_ = std::thread([this] { serve(); });
-    }
-    // Lists and watches answered in order, whatever their target.
-    ScriptedServer(const fs::path &pki, std::vector<std::string> lists, std::vector<std::string> watches)
-        : ScriptedServer(pki, Script{std::move(lists), std::move(watches)}) {}
-    ~ScriptedServer() {
-        stopping_ = true;
-        boost::system::error_code ec;
-        asio::ip::tcp::socket poke(io_);
-        poke.connect(acceptor_.local_endpoint(), ec);
-        thread_.join();
-    }
-    int port() const { return acceptor_.local_endpoint().port(); }
-    std::vector<std::string> targets() {
-        std::lock_guard l(mutex_);
-        return targets_;
-    }
-    std::string last_authorization() {
-        std::lock_guard l(mutex_);
-        return authorization_;
-    }
-
-private:
-    void serve() {
-        while (!stopping_) {
-            asio::ip::tcp::socket socket(io_);
-            boost::system::error_code ec;
-            acceptor_.accept(socket, ec);
-            if (ec || stopping_) return;
-            boost::beast::ssl_stream<asio::ip::tcp::socket> stream(std::move(socket), tls_);
-            stream.handshake(ssl::stream_base::server, ec);
-            if (ec) continue;
-            boost::beast::flat_buffer buffer;
-            http::request<http::string_body> req;
-            http::read(stream, buffer, req, ec);
-            if (ec) continue;
-            const std::string target(req.target());
-            std::string body;
-            {
-                std::lock_guard l(mutex_);
-                targets_.push_back(target);
-                authorization_ = std::string(req[http::field::authorization]);
-                body = answer_(target);
-            }
-            if (body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));  // an idle watch that ends
-            http::response<http::string_body> res{http::status::ok, 11};
-            res.set(http::field::content_type, "application/json");
-            res.keep_alive(false);
-            res.body() = body;
-            res.prepare_payload();
-            http::write(stream, res, ec);
-            stream.shutdown(ec);
-        }
-    }
-
-    asio::io_context io_;
-    ssl::context tls_;
-    asio::ip::tcp::acceptor acceptor_;
-    Answer answer_;
-    std::vector<std::string> targets_;
-    std::string authorization_;
-    std::mutex mutex_;
-    std::atomic<bool> stopping_{false};
-    std::thread thread_;
-};
 
 kube::Kubeconfig kubeconfig_for(const ScriptedServer &server, const fs::path &pki) {
     kube::Kubeconfig kc;
@@ -253,5 +164,31 @@ TEST(Informer, RelistOfOneInformerKeepsTheOthersObjects) {
     EXPECT_TRUE(cache.get("ns1/b")) << "another informer's relist erased b";
     EXPECT_FALSE(cache.get("ns2/c")) << "c, deleted during the outage, is dropped by its own relist";
     EXPECT_EQ(erased, (std::vector<std::string>{"ns2/c"}));
+    fs::remove_all(dir);
+}
+
+// The cache keeps what the agent reads, not the server's field-ownership bookkeeping.
+TEST(Informer, CachedObjectsHaveNoManagedFields) {
+    const auto dir = fs::temp_directory_path() / ("systemk-informer-mf-" + std::to_string(getpid()));
+    ASSERT_TRUE(systemk::testing::make_test_pki(dir));
+    auto with_managed_fields = [](const std::string &name, const std::string &rv) {
+        return R"({"metadata":{"name":")" + name + R"(","namespace":"ns","resourceVersion":")" + rv +
+               R"(","managedFields":[{"manager":"kubectl","operation":"Update","fieldsV1":{"f:spec":{}}}]}})";
+    };
+    ScriptedServer server(dir, {R"({"items":[)" + with_managed_fields("a", "5") + R"(],"metadata":{"resourceVersion":"10"}})"},
+                          {R"({"type":"ADDED","object":)" + with_managed_fields("b", "11") + "}\n"});
+    asio::io_context io;
+    kube::ApiClient client(io.get_executor(), kubeconfig_for(server, dir));
+    kube::ObjectCache cache;
+    auto informer = std::make_shared<kube::Informer>(client, "/api/v1/pods", "", cache, "pods");
+    asio::co_spawn(io, informer->run(), asio::detached);
+    for (int i = 0; i < 50 && !cache.get("ns/b"); ++i) io.run_for(std::chrono::milliseconds(100));
+    informer->stop();
+    for (const auto *key : {"ns/a", "ns/b"}) {
+        const auto obj = cache.get(key);
+        ASSERT_TRUE(obj) << key;
+        EXPECT_FALSE(obj->at("metadata").as_object().contains("managedFields")) << key;
+        EXPECT_EQ(obj->at("metadata").at("namespace").as_string(), "ns") << key;
+    }
     fs::remove_all(dir);
 }

@@ -8,5 +8,6 @@ namespace systemk::cli {
 int render_command(const std::vector<std::string> &args);
 int plugins_command(const std::vector<std::string> &args);
 int run_command(const std::vector<std::string> &args);
+int join_command(const std::vector<std::string> &args);
 
 }  // namespace systemk::cli

@@ -18,7 +18,8 @@ const char *kUsage =
     "Runs Kubernetes pods as systemd services.\n"
     "\n"
     "Commands:\n"
-    "  run        join the cluster as a node (the agent)\n"
+    "  run        join the cluster as a node (the agent); also what flags without a command mean\n"
+    "  join       obtain the node's certificate with a bootstrap token, then run\n"
     "  render     print the systemd units for a pod manifest (no cluster needed)\n"
     "  plugins    list the image-resolver and volume plugins that load\n"
     "  version    print the version\n"
@@ -51,10 +52,13 @@ int main(int argc, char **argv) {
         std::cout << kUsage;
         return args.empty() ? 2 : 0;
     }
-    const auto command = args[0];
-    args.erase(args.begin());
+    // The original systemk took its flags without a command: `systemk --kubeconfig … ` still runs.
+    const bool implicit_run = args[0].starts_with("-") && args[0] != "--version";
+    const auto command = implicit_run ? std::string("run") : args[0];
+    if (!implicit_run) args.erase(args.begin());
     try {
         if (command == "run") return systemk::cli::run_command(args);
+        if (command == "join") return systemk::cli::join_command(args);
         if (command == "render") return systemk::cli::render_command(args);
         if (command == "plugins") return systemk::cli::plugins_command(args);
         if (command == "version" || command == "--version") {

@@ -27,6 +27,10 @@
 #include "pods/reconciler.h"
 #include "server/kubelet_server.h"
 #include "systemd/unit_manager.h"
+#include "util/memory_trim.h"
+#include "bootstrap/certificate_rotation.h"
+#include "bootstrap/credentials.h"
+#include "bootstrap/join.h"
 
 #ifndef SYSTEMK_VERSION
 #define SYSTEMK_VERSION "0.0.0"
@@ -38,7 +42,7 @@ namespace {
 namespace asio = kube::asio;
 using namespace std::chrono_literals;
 
-std::vector<OptionSpec> run_specs() {
+std::vector<OptionSpec> run_specs(bool join) {
     auto specs = std::vector<OptionSpec>{
         {"--config", {}, true, "YAML file with any of these settings (keys are the flag names without '--'); flags win"},
         {"--kubeconfig", {}, true, "kubeconfig with the node's credentials (default: $KUBECONFIG, then ~/.kube/config)"},
@@ -60,7 +64,18 @@ std::vector<OptionSpec> run_specs() {
         {"--unit-dir", {}, true, "where pod unit files are written (default /run/systemd/system)"},
         {"--kube-api-qps", {}, true, "requests per second to the API server (default 100)"},
         {"--kube-api-burst", {}, true, "requests allowed in a burst above --kube-api-qps (default 200)"},
+        {"--bootstrap-kubeconfig", {}, true,
+         "kubeconfig with bootstrap credentials: when --kubeconfig (default <state-dir>/pki/kubeconfig) has no valid "
+         "client certificate, request one with these and write it there"},
+        {"--rotate-certificates", {}, false,
+         "renew the client certificate at 70-90 % of its lifetime (on by default for credentials systemk obtained)"},
     };
+    if (join) {
+        specs.push_back({"--server", {}, true, "API server URL, https://host:port (required)"});
+        specs.push_back({"--token", {"--discovery-token"}, true, "bootstrap token, [a-z0-9]{6}.[a-z0-9]{16} (required)"});
+        specs.push_back({"--ca-cert-hash", {"--discovery-token-ca-cert-hash"}, true,
+                         "sha256:<hex> of the cluster CA's public key, as kubeadm prints it (required, repeatable)"});
+    }
     for (auto &p : plugin_option_specs()) specs.push_back(p);
     specs.push_back({"--help", {"-h"}, false, "show this help"});
     return specs;
@@ -161,18 +176,66 @@ double positive_number(const Options &options, const std::string &flag, double f
 
 }  // namespace
 
-int run_command(const std::vector<std::string> &raw_args) {
-    const auto specs = run_specs();
+namespace {
+
+int agent_command(const std::vector<std::string> &raw_args, bool join) {
+    const auto specs = run_specs(join);
     const Options options(specs, with_config_file(raw_args, specs));
     if (options.flag("--help")) {
-        std::cout << "Usage: systemk run [options]\n"
-                     "Joins the cluster as a node and runs its pods as systemd units.\n\n"
-                  << format_help(specs);
+        if (join)
+            std::cout << "Usage: systemk join --server URL --token TOKEN --ca-cert-hash sha256:HEX [run options]\n"
+                         "Obtains the node's client certificate with a bootstrap token (the kubeadm join model),\n"
+                         "unless valid credentials exist already, then runs the agent.\n\n";
+        else
+            std::cout << "Usage: systemk run [options]\n"
+                         "Joins the cluster as a node and runs its pods as systemd units.\n\n";
+        std::cout << format_help(specs);
         return 0;
     }
 
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    const std::string node_name = options.get_or("--nodename", host);
+    const auto state_dir = options.get_or("--state-dir", "/var/lib/systemk");
+    std::filesystem::path kc_path;
+    bool obtained_credentials = false;
+    if (join || options.get("--bootstrap-kubeconfig")) {
+        bootstrap::JoinSettings js;
+        js.node_name = node_name;
+        js.state_dir = state_dir;
+        js.kubeconfig = options.get_or("--kubeconfig", bootstrap::credential_paths(state_dir).kubeconfig.string());
+        try {
+            if (join) {
+                for (const auto *required : {"--server", "--token", "--ca-cert-hash"})
+                    if (!options.get(required)) throw UsageError(std::string(required) + " is required");
+                js.server = *options.get("--server");
+                js.token = bootstrap::parse_bootstrap_token(*options.get("--token"));
+                for (const auto &pin : options.all("--ca-cert-hash")) js.ca_pins.push_back(bootstrap::parse_ca_pin(pin));
+            } else {
+                js.bootstrap_kubeconfig = *options.get("--bootstrap-kubeconfig");
+            }
+        } catch (const bootstrap::JoinError &e) {
+            throw UsageError(e.what());
+        }
+        std::string why;
+        if (bootstrap::credentials_usable(js.kubeconfig, std::chrono::minutes(1), why)) {
+            spdlog::info("node credentials in {} are valid: no bootstrap needed", js.kubeconfig.string());
+        } else {
+            spdlog::info("bootstrapping the node's credentials ({})", why);
+            try {
+                bootstrap::obtain_node_credentials(js);
+            } catch (const std::exception &e) {
+                spdlog::error("joining the cluster failed: {}", e.what());
+                return 1;
+            }
+        }
+        kc_path = js.kubeconfig;
+        obtained_credentials = true;
+    } else {
+        kc_path = kube::find_kubeconfig(options.get_or("--kubeconfig", ""));
+    }
+
     kube::Kubeconfig kubeconfig;
-    const auto kc_path = kube::find_kubeconfig(options.get_or("--kubeconfig", ""));
     try {
         kubeconfig = kube::load_kubeconfig(kc_path);
     } catch (const kube::KubeconfigError &e) {
@@ -181,9 +244,7 @@ int run_command(const std::vector<std::string> &raw_args) {
     }
 
     node::NodeSettings settings;
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    settings.name = options.get_or("--nodename", host);
+    settings.name = node_name;
     settings.taint = !options.flag("--disable-taint");
     settings.kubelet_port = parse_port(options.get_or("--addr", ":10250"));
     settings.agent_version = SYSTEMK_VERSION;
@@ -201,8 +262,8 @@ int run_command(const std::vector<std::string> &raw_args) {
         spdlog::error("{}", e.what());
         return 1;
     }
-    const auto state_dir = options.get_or("--state-dir", "/var/lib/systemk");
 
+    util::limit_malloc_arenas();  // before the first thread
     const double api_qps = positive_number(options, "--kube-api-qps", kube::ApiClient::kDefaultQps);
     const double api_burst = positive_number(options, "--kube-api-burst", kube::ApiClient::kDefaultBurst);
 
@@ -213,6 +274,17 @@ int run_command(const std::vector<std::string> &raw_args) {
     } catch (const kube::KubeconfigError &e) {
         spdlog::error("bad kubeconfig: {}", e.what());
         return 1;
+    }
+    std::unique_ptr<bootstrap::CertificateRotator> rotator;
+    if (obtained_credentials || options.flag("--rotate-certificates")) {
+        if (!kubeconfig.client_cert_file.empty() && kubeconfig.client_cert_file == kubeconfig.client_key_file) {
+            rotator = std::make_unique<bootstrap::CertificateRotator>(
+                io, *client, bootstrap::client_certificate(kubeconfig.client_cert_file, settings.name, *client));
+            rotator->start();
+        } else {
+            spdlog::warn("certificate rotation needs the client certificate and key in one file, as systemk join "
+                         "writes them; {} has them apart or inline: not rotating", kc_path.string());
+        }
     }
     spdlog::info("systemk {} starting: node={} server={} internalIP={} externalIP={}", SYSTEMK_VERSION, settings.name,
                  kubeconfig.server, settings.addresses.internal_ip, settings.addresses.external_ip);
@@ -242,18 +314,23 @@ int run_command(const std::vector<std::string> &raw_args) {
                           std::filesystem::path(options.get_or("--keyfile", ""))})
         if (!p.empty()) node_context.private_paths.push_back(std::filesystem::absolute(p).string());
 
+    util::IdleMemoryTrimmer trimmer(io, std::chrono::seconds(5));
     kube::ObjectCache pods;
     kube::ReferencedObjects referenced(*client, io.get_executor());
     std::unique_ptr<pods::Reconciler> reconciler;
     if (unit_manager) {
         reconciler = std::make_unique<pods::Reconciler>(io, *client, *unit_manager, plugin_registry, node_context, pods,
                                                         referenced);
-        unit_manager->on_change([&](const std::string &unit) { reconciler->unit_changed(unit); });
+        unit_manager->on_change([&](const std::string &unit) {
+            trimmer.activity();
+            reconciler->unit_changed(unit);
+        });
         referenced.config_maps().set_listener([&](const std::string &key, const boost::json::object *) { reconciler->object_changed(key); });
         referenced.secrets().set_listener([&](const std::string &key, const boost::json::object *) { reconciler->object_changed(key); });
     }
     pods.set_listener([&](const std::string &key, const boost::json::object *pod) {
         referenced.update_pod(key, pod);
+        trimmer.activity();
         if (reconciler) reconciler->enqueue(key);
     });
     auto pod_informer = std::make_shared<kube::Informer>(
@@ -345,5 +422,10 @@ int run_command(const std::vector<std::string> &raw_args) {
     std::fflush(nullptr);
     std::_Exit(exit_code);
 }
+
+}  // namespace
+
+int run_command(const std::vector<std::string> &raw_args) { return agent_command(raw_args, false); }
+int join_command(const std::vector<std::string> &raw_args) { return agent_command(raw_args, true); }
 
 }  // namespace systemk::cli

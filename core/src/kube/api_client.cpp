@@ -6,6 +6,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <fstream>
 
@@ -66,7 +68,47 @@ ApiClient::ApiClient(asio::any_io_executor executor, Kubeconfig config, double q
         if (ec) throw KubeconfigError(config_.source.string() + ": client-certificate is not a PEM certificate");
         tls_.use_private_key(asio::buffer(config_.client_key_pem), ssl::context::pem, ec);
         if (ec) throw KubeconfigError(config_.source.string() + ": client-key is not a PEM key matching the certificate");
+        std::error_code fec;
+        if (!config_.client_cert_file.empty()) cert_mtime_ = std::filesystem::last_write_time(config_.client_cert_file, fec);
+        cert_checked_ = std::chrono::steady_clock::now();
     }
+}
+
+void ApiClient::reload_client_certificate_now() { reload_client_certificate(true); }
+
+void ApiClient::reload_client_certificate(bool force) {
+    if (config_.client_cert_file.empty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - cert_checked_ < 5s) return;
+    cert_checked_ = now;
+    std::error_code fec;
+    const auto mtime = std::filesystem::last_write_time(config_.client_cert_file, fec);
+    if (fec || mtime == cert_mtime_) return;
+    auto slurp = [](const std::filesystem::path &p) {
+        std::ifstream in(p);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    const auto cert = slurp(config_.client_cert_file);
+    const auto key = config_.client_key_file.empty() ? config_.client_key_pem : slurp(config_.client_key_file);
+    // Tried on a scratch context first: a half-written or mismatched pair must not replace a
+    // working one.
+    ssl::context trial(ssl::context::tls_client);
+    boost::system::error_code ec;
+    trial.use_certificate_chain(asio::buffer(cert), ec);
+    if (!ec) trial.use_private_key(asio::buffer(key), ssl::context::pem, ec);
+    if (!ec && SSL_CTX_check_private_key(trial.native_handle()) != 1) ec = asio::error::invalid_argument;
+    if (ec) {
+        spdlog::warn("client certificate {} changed but is not usable with its key yet; keeping the current one",
+                     config_.client_cert_file.string());
+        return;
+    }
+    tls_.use_certificate_chain(asio::buffer(cert), ec);
+    if (!ec) tls_.use_private_key(asio::buffer(key), ssl::context::pem, ec);
+    cert_mtime_ = mtime;
+    config_.client_cert_pem = cert;
+    config_.client_key_pem = key;
+    idle_.clear();  // kept-alive connections authenticate with the old certificate
+    spdlog::info("client certificate reloaded from {}", config_.client_cert_file.string());
 }
 
 ApiClient::~ApiClient() = default;
@@ -156,6 +198,7 @@ asio::awaitable<ApiResponse> ApiClient::request(http::verb verb, std::string tar
 }
 
 asio::awaitable<ApiResponse> ApiClient::send(const http::request<http::string_body> &req) {
+    reload_client_certificate(false);
     // A pooled connection may have been closed by the server meanwhile: then retry once fresh.
     for (int attempt = 0; attempt < 2; ++attempt) {
         std::unique_ptr<Stream> stream;
@@ -182,6 +225,7 @@ asio::awaitable<void> ApiClient::stream(std::string target, std::function<void(s
                                         std::chrono::seconds idle_timeout) {
     // A watch holds its own connection for minutes: it takes a token but no slot.
     co_await gate_.enter(Priority::normal, false);
+    reload_client_certificate(false);
     auto stream = co_await connect();
     auto &tcp = beast::get_lowest_layer(*stream);
     auto req = make_request(http::verb::get, target, {}, {});

@@ -79,6 +79,11 @@ public:
 
     const Kubeconfig &config() const { return config_; }
 
+    // A client certificate from a file follows that file: when it changed (a rotation wrote a
+    // new certificate and key), new connections use the new pair and kept-alive ones are let go;
+    // open watches keep going. Checked at most every few seconds, and at once by this call.
+    void reload_client_certificate_now();
+
 private:
     using Stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
     asio::awaitable<std::unique_ptr<Stream>> connect();
@@ -96,6 +101,9 @@ private:
     std::vector<std::unique_ptr<Stream>> idle_;
     // tokenFile is re-read once a minute: rotated tokens (projected service-account tokens,
     // bootstrap flows) are picked up without a restart.
+    void reload_client_certificate(bool force);
+    std::filesystem::file_time_type cert_mtime_{};
+    std::chrono::steady_clock::time_point cert_checked_{};
     mutable std::string token_;
     mutable std::chrono::steady_clock::time_point token_read_{};
     const std::string &current_token() const;

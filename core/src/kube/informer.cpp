@@ -23,6 +23,13 @@ std::string resource_version_of(const boost::json::object &obj) {
     return (rv && rv->is_string()) ? std::string(rv->get_string()) : std::string();
 }
 
+// The agent never reads managedFields, and they are often the largest part of a pod: keeping
+// them would cost a node with many pods megabytes.
+boost::json::object without_managed_fields(boost::json::object obj) {
+    if (auto *meta = obj.if_contains("metadata"); meta && meta->is_object()) meta->get_object().erase("managedFields");
+    return obj;
+}
+
 }  // namespace
 
 Informer::Informer(ApiClient &client, std::string collection, std::string selector, ObjectCache &cache, std::string label)
@@ -55,7 +62,7 @@ asio::awaitable<void> Informer::list() {
         if (!res.ok()) throw ApiError(res.status, "listing " + label_ + " failed with HTTP " + std::to_string(res.status) +
                                                       ": " + res.body.substr(0, 300));
         const auto body = res.json().as_object();
-        for (const auto &item : body.at("items").as_array()) items.push_back(item.as_object());
+        for (const auto &item : body.at("items").as_array()) items.push_back(without_managed_fields(item.as_object()));
         const auto &meta = body.at("metadata").as_object();
         rv = meta.contains("resourceVersion") ? std::string(meta.at("resourceVersion").as_string()) : "";
         cont = meta.contains("continue") ? std::string(meta.at("continue").as_string()) : "";
@@ -97,7 +104,7 @@ void Informer::handle_event(std::string_view line) {
     if (const auto rv = resource_version_of(obj); !rv.empty()) resource_version_ = rv;
     if (t == "ADDED" || t == "MODIFIED") {
         owned_.insert(object_key(obj));
-        cache_.upsert(obj);
+        cache_.upsert(without_managed_fields(obj));
     } else if (t == "DELETED") {
         owned_.erase(object_key(obj));
         cache_.erase(object_key(obj));

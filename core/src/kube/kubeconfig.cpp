@@ -102,6 +102,8 @@ Kubeconfig load_kubeconfig(const std::filesystem::path &path) {
         const auto user = named(root["users"], user_name, "user", file);
         kc.client_cert_pem = file_or_data(user, "client-certificate", dir, file);
         kc.client_key_pem = file_or_data(user, "client-key", dir, file);
+        if (const auto cf = string_of(user, "client-certificate"); !cf.empty())
+            kc.client_cert_file = std::filesystem::path(cf).is_relative() ? dir / cf : std::filesystem::path(cf);
         if (const auto kf = string_of(user, "client-key"); !kf.empty())
             kc.client_key_file = std::filesystem::path(kf).is_relative() ? dir / kf : std::filesystem::path(kf);
         kc.token = string_of(user, "token");

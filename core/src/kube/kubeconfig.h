@@ -24,6 +24,7 @@ struct Kubeconfig {
     std::string token;             // never logged
     std::filesystem::path token_file;
     std::filesystem::path client_key_file;  // when the key is a file: pods must never see it
+    std::filesystem::path client_cert_file; // when a file: re-read when it changes (rotation)
 };
 
 // --kubeconfig, then $KUBECONFIG (first entry), then ~/.kube/config.

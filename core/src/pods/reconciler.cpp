@@ -1,10 +1,6 @@
 #include "pods/reconciler.h"
 
-// GCC 12 reports a false -Wmismatched-new-delete for some coroutine frames (Asio's frame
-// allocator pairs its own operator new and delete).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "util/gcc12_coroutines.h"
 
 #include <spdlog/spdlog.h>
 

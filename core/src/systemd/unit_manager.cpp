@@ -1,5 +1,7 @@
 #include "systemd/unit_manager.h"
 
+#include "util/private_file.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -496,24 +498,11 @@ std::optional<std::string> UnitManager::read_unit_file(const std::string &name) 
 }
 
 void UnitManager::write_unit_file(const std::string &name, const std::string &content) {
-    const auto target = unit_dir_ / name;
-    const auto tmp = unit_dir_ / ("." + name + ".tmp");
-    // Created 0600 from the start (no window with wider permissions), then renamed into place.
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) throw SystemdError("cannot write " + tmp.string() + ": " + std::strerror(errno));
-    ::fchmod(fd, 0600);  // an older file of that name may have had other bits
-    size_t done = 0;
-    while (done < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ::close(fd);
-            throw SystemdError("cannot write " + tmp.string() + ": " + std::strerror(errno));
-        }
-        done += static_cast<size_t>(n);
+    try {
+        util::write_private_file(unit_dir_ / name, content);  // 0600 from the first byte, atomic
+    } catch (const std::exception &e) {
+        throw SystemdError(e.what());
     }
-    ::close(fd);
-    std::filesystem::rename(tmp, target);
 }
 
 void UnitManager::remove_unit_file(const std::string &name) {

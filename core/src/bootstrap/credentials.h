@@ -1,0 +1,27 @@
+#pragma once
+// Where the node keeps the credentials it obtained itself, and how they are written: one PEM
+// file with certificate and key (replaced atomically, so a reader never pairs a new certificate
+// with an old key) and a kubeconfig pointing at it, all 0600 under <state-dir>/pki.
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+namespace systemk::bootstrap {
+
+struct CredentialPaths {
+    std::filesystem::path kubeconfig;  // <state>/pki/kubeconfig
+    std::filesystem::path client_pem;  // <state>/pki/client-current.pem (certificate + key)
+};
+CredentialPaths credential_paths(const std::filesystem::path &state_dir);
+
+// Writes the client PEM and a kubeconfig for `server` trusting `ca_pem`.
+void write_node_credentials(const CredentialPaths &paths, const std::string &server, const std::string &ca_pem,
+                            const std::string &cert_pem, const std::string &key_pem);
+// Certificate and key into one file (rotation: only this file changes).
+void write_certificate_and_key(const std::filesystem::path &pem, const std::string &cert_pem, const std::string &key_pem);
+
+// The kubeconfig loads, has a client certificate and key that belong together, and the
+// certificate is valid for at least `margin` more. Never throws; `why` says what is not usable.
+bool credentials_usable(const std::filesystem::path &kubeconfig, std::chrono::seconds margin, std::string &why);
+
+}  // namespace systemk::bootstrap
