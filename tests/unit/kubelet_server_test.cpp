@@ -281,6 +281,14 @@ TEST_F(KubeletServerTest, ServingCertificateFilesAreReloaded) {
     EXPECT_EQ(kept.fingerprint, raw_fingerprint(server::sha256_fingerprint(second.cert_pem)));
 }
 
+TEST_F(KubeletServerTest, CertificateAndKeyInOneFile) {
+    // The form the certificate rotation writes: one PEM file, given as both --certfile and --keyfile.
+    const auto pair = server::make_self_signed("node1", {}, {"127.0.0.1"});
+    std::ofstream(dir_ / "serving.pem") << pair.cert_pem << pair.key_pem;
+    start(std::make_unique<server::ServingTls>(dir_ / "serving.pem", dir_ / "serving.pem", read(dir_ / "ca.crt")));
+    EXPECT_EQ(get(port(), "/healthz", token("good")).fingerprint, raw_fingerprint(server::sha256_fingerprint(pair.cert_pem)));
+}
+
 TEST(ServingTls, BadFilesAreClearErrors) {
     EXPECT_THROW(server::ServingTls("/nonexistent/crt", "/nonexistent/key", ""), server::TlsError);
     const auto a = server::make_self_signed("a", {}, {}), b = server::make_self_signed("b", {}, {});
