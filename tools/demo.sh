@@ -40,11 +40,11 @@ echo
 echo "== the pods are systemd units on node1"
 node systemctl list-units --all --no-pager --no-legend 'systemk.*'
 echo
-echo "== logs of bash-loop (journald; 'kubectl logs' arrives with the kubelet API)"
-node journalctl -u systemk.default.bash-loop.loop.service -o cat --no-pager -n 2
+echo "== kubectl logs bash-loop --tail=2 (from journald on node1, through the kubelet API)"
+$KUBECTL logs bash-loop --tail=2
 echo
-echo "== logs of with-init's app container (reads the file its init container wrote)"
-node journalctl -u systemk.default.with-init.app.service -o cat --no-pager -n 1
+echo "== kubectl logs with-init -c app (reads the file its init container wrote)"
+$KUBECTL logs with-init -c app --tail=1
 cat <<TXT
 
 The demo is up.
@@ -52,6 +52,7 @@ The demo is up.
                   (or: export KUBECONFIG=$RUN/pki/admin.kubeconfig; PATH=$KUBE_BIN:\$PATH)
   try:            $KUBECTL delete pod bash-loop
   node shell:     tests/e2e/node.sh exec node1 bash
+  pod logs:       $KUBECTL logs -f bash-loop
   unit logs:      tests/e2e/node.sh exec node1 journalctl -u 'systemk.*' -f
   agent logs:     tests/e2e/node.sh exec node1 journalctl -u systemk -f
   render a pod:   build/bin/systemk render -f examples/bash-loop.yaml

@@ -60,7 +60,8 @@ make_pki() {
   cert admin "/O=system:masters/CN=admin"
   cert kcm "/CN=system:kube-controller-manager"
   cert scheduler "/CN=system:kube-scheduler"
-  cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  # Not a superuser: the nodes' kubelet API authorizes it through RBAC (bound below).
+  cert kubelet-client "/CN=kube-apiserver-kubelet-client"
   openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   kubeconfig admin admin
@@ -117,6 +118,10 @@ up() {
     --initial-cluster "e2e=http://127.0.0.1:$((ETCD_PORT + 10))"
   start_apiserver
   wait_for 60 "kube-apiserver /readyz" $KUBECTL get --raw /readyz || { tail -20 "$RUN/logs/kube-apiserver.log" >&2; exit 1; }
+  # What `kubectl logs` needs: the API server's kubelet client may use the nodes' kubelet API
+  # (k3s binds the same role; a node asks with a SubjectAccessReview).
+  $KUBECTL create clusterrolebinding kube-apiserver-kubelet-api-admin --clusterrole=system:kubelet-api-admin \
+    --user=kube-apiserver-kubelet-client >/dev/null
   start kube-controller-manager "$KUBE_BIN/kube-controller-manager" --kubeconfig="$PKI/kcm.kubeconfig" \
     --authentication-kubeconfig="$PKI/kcm.kubeconfig" --authorization-kubeconfig="$PKI/kcm.kubeconfig" \
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
@@ -155,6 +160,9 @@ down() {
 node_kubeconfig() {
   local name=$1
   [[ -f $PKI/node-$name.crt ]] || cert "node-$name" "/O=system:nodes/CN=system:node:$name"
+  # The kubelet API's serving certificate, signed by the cluster CA: the API server verifies
+  # it (--kubelet-certificate-authority), as a kubelet's approved serving CSR would be.
+  [[ -f $PKI/serving-$name.crt ]] || cert "serving-$name" "/O=system:nodes/CN=system:node:$name" "IP:127.0.0.1,DNS:$name"
   kubeconfig "node-$name" "node-$name"
   echo "$PKI/node-$name.kubeconfig"
 }

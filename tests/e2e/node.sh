@@ -43,17 +43,23 @@ up() {
   fi
   mkdir -p "$dir/rootfs/etc/systemk/pki"
   local command="run --config /etc/systemk/config.yaml" kubeconfig_line="kubeconfig: /etc/systemk/kubeconfig"
+  local serving_lines=""
   if [[ -n ${SYSTEMK_E2E_JOIN:-} ]]; then
     # Nothing but a bootstrap token and the CA's hash: the node obtains its own certificate.
     local token hash; read -r token hash <<<"$SYSTEMK_E2E_JOIN"
     command="join --config /etc/systemk/config.yaml --server https://127.0.0.1:${SYSTEMK_E2E_API_PORT:-6443} --token $token --ca-cert-hash $hash"
     kubeconfig_line=""
   else
-    # The node's own credentials, and nothing more.
+    # The node's own credentials, and nothing more; and a serving certificate from the cluster
+    # CA for the kubelet API (the API server verifies it: --kubelet-certificate-authority).
     local kc; kc=$("$E2E_DIR/cluster.sh" node-kubeconfig "$name")
-    cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/"
+    cp "$RUN/pki/ca.crt" "$RUN/pki/node-$name.crt" "$RUN/pki/node-$name.key" \
+      "$RUN/pki/serving-$name.crt" "$RUN/pki/serving-$name.key" "$dir/rootfs/etc/systemk/pki/"
     sed -e "s#$RUN/pki/#/etc/systemk/pki/#g" "$kc" > "$dir/rootfs/etc/systemk/kubeconfig"
-    chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/kubeconfig"
+    chmod 600 "$dir/rootfs/etc/systemk/pki/node-$name.key" "$dir/rootfs/etc/systemk/pki/serving-$name.key" \
+      "$dir/rootfs/etc/systemk/kubeconfig"
+    serving_lines="certfile: /etc/systemk/pki/serving-$name.crt
+keyfile: /etc/systemk/pki/serving-$name.key"
   fi
   # systemk runs as a service of the node's systemd, with the node's credentials only. Nodes share
   # the host network, so each gets its own kubelet API port.
@@ -62,8 +68,13 @@ up() {
 $kubeconfig_line
 nodename: $name
 node-ip: 127.0.0.1
-addr: ":$((10250 + index - 1))"
+addr: ":$((${SYSTEMK_E2E_KUBELET_PORT:-10250} + index - 1))"
+$serving_lines
 CFG
+  # journald drops a unit's lines beyond 10 000 in 30 s by default, and `kubectl logs` can only
+  # show what the journal kept: the test node keeps everything (README: what a node needs).
+  mkdir -p "$dir/rootfs/etc/systemd/journald.conf.d"
+  printf '[Journal]\nRateLimitIntervalSec=0\n' > "$dir/rootfs/etc/systemd/journald.conf.d/systemk-e2e.conf"
   cat > "$dir/rootfs/etc/systemd/system/systemk.service" <<UNIT
 [Unit]
 Description=systemk node agent

@@ -1,7 +1,9 @@
 // `systemk run`: the node agent.
 #include <spdlog/spdlog.h>
+#include <fmt/ranges.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -9,8 +11,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -22,6 +26,7 @@
 #include "node/addresses.h"
 #include "node/node_agent.h"
 #include "pods/reconciler.h"
+#include "server/kubelet_server.h"
 #include "systemd/unit_manager.h"
 #include "util/memory_trim.h"
 #include "bootstrap/certificate_rotation.h"
@@ -51,6 +56,7 @@ std::vector<OptionSpec> run_specs(bool join) {
         {"--addr", {}, true, "address of the kubelet HTTPS API, [host]:port (default :10250)"},
         {"--certfile", {"--tls-cert"}, true, "serving certificate of the kubelet HTTPS API"},
         {"--keyfile", {"--tls-key"}, true, "serving key of the kubelet HTTPS API"},
+        {"--client-ca-file", {}, true, "CA bundle that client certificates of the kubelet API must chain to (default: the kubeconfig's CA)"},
         {"--cluster-domain", {}, true, "cluster DNS domain (default cluster.local)"},
         {"--override-root-uid", {}, true, "run containers that ask for uid 0 as this uid instead"},
         {"--state-dir", {}, true, "where pod data lives (default /var/lib/systemk)"},
@@ -156,6 +162,43 @@ std::string bootstrap_token_text(const Options &options, const std::vector<std::
             break;
         }
     return *token;
+}
+
+// The host part of --addr ("" for every address); brackets around IPv6 removed.
+std::string parse_host(const std::string &addr) {
+    const auto colon = addr.rfind(':');
+    auto host = colon == std::string::npos ? std::string() : addr.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return host;
+}
+
+std::string read_text_file(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError("cannot read " + path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The kubelet API's TLS: --certfile/--keyfile (both or neither), else a self-signed certificate
+// for the node's names and addresses, its fingerprint logged so that a client can pin it.
+std::unique_ptr<server::ServingTls> serving_tls(const Options &options, const kube::Kubeconfig &kubeconfig,
+                                                const node::NodeSettings &settings, const std::string &hostname) {
+    auto client_ca = kubeconfig.ca_pem;
+    if (const auto file = options.get("--client-ca-file")) client_ca = read_text_file(*file);
+    if (client_ca.empty())
+        spdlog::warn("kubelet API: no client CA (neither --client-ca-file nor a CA in the kubeconfig): client certificates are not accepted, only bearer tokens");
+    const auto cert = options.get("--certfile"), key = options.get("--keyfile");
+    if (cert.has_value() != key.has_value()) throw UsageError("--certfile and --keyfile go together");
+    if (cert) return std::make_unique<server::ServingTls>(*cert, *key, client_ca);
+    std::vector<std::string> names{settings.name};
+    if (hostname != settings.name) names.push_back(hostname);
+    std::vector<std::string> ips{settings.addresses.internal_ip};
+    if (settings.addresses.external_ip != settings.addresses.internal_ip) ips.push_back(settings.addresses.external_ip);
+    auto pair = server::make_self_signed(settings.name + "@" + std::to_string(std::time(nullptr)), names, ips);
+    spdlog::info("kubelet API: serving a self-signed certificate for {} {}, SHA-256 fingerprint {}", fmt::join(names, ","),
+                 fmt::join(ips, ","), server::sha256_fingerprint(pair.cert_pem));
+    return std::make_unique<server::ServingTls>(std::move(pair), client_ca);
 }
 
 // A positive number from a flag, or the default.
@@ -349,6 +392,38 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
     auto pod_informer = std::make_shared<kube::Informer>(
         *client, "/api/v1/pods", "fieldSelector=" + kube::url_encode("spec.nodeName=" + settings.name), pods, "pods");
     node::NodeAgent agent(*client, settings, state_dir, [&] { return pod_informer->synced(); });
+
+    // Every `kubectl logs -f` holds the journal's files open: allow as many descriptors as
+    // the service may have (systemd's soft limit of 1024 is for select() users; Asio uses epoll).
+    if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    // The kubelet API opens first, as the kubelet's does; it has a thread of its own.
+    server::NodeView view;
+    view.node_name = settings.name;
+    view.pod = [&pods](const std::string &key) { return pods.get(key); };
+    view.pods = [&pods] { return pods.list(); };
+    view.current_run = [&io, units = unit_manager.get()](const std::string &unit) -> asio::awaitable<std::optional<server::UnitRun>> {
+        if (!units) co_return std::nullopt;
+        // Asked on the agent's loop, where the systemd connection lives; this side just waits.
+        auto ask = [units, unit]() -> asio::awaitable<systemd::UnitState> { co_return co_await units->state(unit); };
+        const auto state = co_await asio::co_spawn(io, std::move(ask), asio::use_awaitable);
+        if (!state.read_ok) co_return std::nullopt;
+        // RemainAfterExit=yes keeps a finished container's unit "active (exited)": the process
+        // is what counts. A unit being started has no main process yet.
+        co_return server::UnitRun{state.invocation_id, state.main_pid != 0 || state.active_state == "activating"};
+    };
+    std::unique_ptr<server::KubeletServer> kubelet_api;
+    try {
+        kubelet_api = std::make_unique<server::KubeletServer>(parse_host(options.get_or("--addr", ":10250")),
+                                                              static_cast<unsigned short>(settings.kubelet_port),
+                                                              serving_tls(options, kubeconfig, settings, host), kubeconfig, view);
+        kubelet_api->start();
+    } catch (const std::exception &e) {
+        spdlog::error("kubelet API on {} cannot start: {}", options.get_or("--addr", ":10250"), e.what());
+        return 1;
+    }
     std::unique_ptr<node::LeaseKeeper> lease;
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
