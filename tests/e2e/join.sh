@@ -20,6 +20,13 @@ approved_csrs_of() {
      | select(any(.status.conditions[]?; .type == "Approved")) | select(.status.certificate != null) | .metadata.name'
 }
 
+# A kubelet-serving CSR from the node still waiting for approval.
+pending_serving_csr() {
+  $KUBECTL get csr -o json | jq -r --arg u "system:node:$NODE" \
+    '.items[] | select(.spec.username == $u and .spec.signerName == "kubernetes.io/kubelet-serving")
+     | select((.status.conditions // []) | length == 0) | .metadata.name' | head -1
+}
+
 join_node() {
   local token_and_hash; token_and_hash=$("$E2E_DIR/cluster.sh" bootstrap-token) || fail "bootstrap token"
   TOKEN=${token_and_hash%% *}
@@ -36,7 +43,7 @@ metadata: {name: $1}
 spec:
   $POD_PLACEMENT
   automountServiceAccountToken: false
-  containers: [{name: c, image: /bin/sleep, command: [/bin/sleep, "3600"]}]
+  containers: [{name: c, image: /bin/sh, command: [/bin/sh, -c, "echo $1 says hello; exec sleep 3600"]}]
 YAML
   wait_until 60 "pod $1 Running on $NODE" "phase_is $1 Running"
 }
@@ -59,6 +66,16 @@ case_joins_with_bootstrap_token() {
   local subject; subject=$(openssl x509 -in "$pem" -noout -subject -nameopt RFC2253)
   [[ $subject == *"CN=system:node:$NODE"* && $subject == *"O=system:nodes"* ]] || fail "certificate subject '$subject'"
   run_pod_on_node joined
+  # The kubelet API's serving certificate comes from a kubelet-serving CSR, approved by hand as on
+  # kubeadm clusters; then the API server, which checks nodes' certificates against the cluster
+  # CA (--kubelet-certificate-authority), can fetch logs from this node.
+  wait_until 60 "a kubelet-serving CSR from $NODE" '[[ -n $(pending_serving_csr) ]]'
+  $KUBECTL certificate approve "$(pending_serving_csr)" >/dev/null || fail "approving the serving CSR"
+  wait_until 60 "the serving certificate" \
+    "node journalctl -u systemk -o cat --no-pager | grep -q 'serving certificate renewed'"
+  local issuer; issuer=$(openssl x509 -in "$RUN/nodes/$NODE/rootfs/var/lib/systemk/pki/serving-current.pem" -noout -issuer)
+  [[ $issuer == *systemk-e2e-ca* ]] || fail "serving certificate issued by '$issuer'"
+  wait_until 30 "kubectl logs through the API server" '[[ $(k logs joined 2>&1) == "joined says hello" ]]'
   # A restart finds valid credentials and does not bootstrap again.
   node systemctl restart systemk
   wait_until 60 "$NODE Ready after a restart" ready

@@ -105,6 +105,12 @@ TEST(Pki, PinIsTheSha256OfTheSubjectPublicKeyInfo) {
     EXPECT_EQ(public_key_pin(pki.ca()), "sha256:" + expected);
 }
 
+TEST(Pki, SelfSignedIsTheCaNotTheServer) {
+    Pki pki;
+    EXPECT_TRUE(is_self_signed(pki.ca()));
+    EXPECT_FALSE(is_self_signed(slurp(pki.dir / "srv.crt")));
+}
+
 TEST(Pki, CsrCarriesTheNodeIdentityAndSans) {
     const auto key = generate_private_key_pem();
     EXPECT_NE(key.find("BEGIN PRIVATE KEY"), std::string::npos);
@@ -127,6 +133,8 @@ TEST(Pki, CsrCarriesTheNodeIdentityAndSans) {
     EXPECT_EQ(sk_X509_EXTENSION_num(exts), 1);
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_REQ_free(req);
+    // A name cannot smuggle in another SAN through OpenSSL's list syntax.
+    EXPECT_THROW(make_csr_pem(key, CsrSubject{"system:node:n", {"system:nodes"}, {"n,IP:1.2.3.4"}, {}}), PkiError);
     // A client CSR has no SANs (the approver refuses client CSRs with them).
     EXPECT_NE(client_csr_pem(key, "node1").find("BEGIN CERTIFICATE REQUEST"), std::string::npos);
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 
 #include "bootstrap/pki.h"
 #include "kube/kubeconfig.h"
@@ -40,6 +41,29 @@ void write_node_credentials(const CredentialPaths &paths, const std::string &ser
         {"current-context", "default"},
     };
     util::write_private_file(paths.kubeconfig, boost::json::serialize(kc) + "\n");
+}
+
+bool certificate_file_usable(const std::filesystem::path &pem, std::chrono::seconds margin, std::string &why) {
+    std::ifstream in(pem);
+    if (!in) {
+        why = "no " + pem.string();
+        return false;
+    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+        if (!key_matches_certificate(text, text)) {
+            why = pem.string() + " does not hold a certificate with its key";
+            return false;
+        }
+        if (certificate_validity(text).not_after < std::chrono::system_clock::now() + margin) {
+            why = pem.string() + " has expired";
+            return false;
+        }
+    } catch (const std::exception &e) {
+        why = e.what();
+        return false;
+    }
+    return true;
 }
 
 bool credentials_usable(const std::filesystem::path &kubeconfig, std::chrono::seconds margin, const std::string &common_name,

@@ -22,6 +22,9 @@ void write_node_credentials(const CredentialPaths &paths, const std::string &ser
 // Certificate and key into one file (rotation: only this file changes).
 void write_certificate_and_key(const std::filesystem::path &pem, const std::string &cert_pem, const std::string &key_pem);
 
+// `pem` holds a certificate and its key, valid for at least `margin` more. Never throws.
+bool certificate_file_usable(const std::filesystem::path &pem, std::chrono::seconds margin, std::string &why);
+
 // The kubeconfig loads, has a client certificate for `common_name` with its key, valid for at
 // least `margin` more, and (when `ca_pins` are given) trusts a CA with one of those pins.
 // Never throws; `why` says what is not usable.

@@ -68,6 +68,9 @@ std::vector<OptionSpec> run_specs(bool join) {
         {"--bootstrap-kubeconfig", {}, true,
          "kubeconfig with bootstrap credentials: when --kubeconfig (default <state-dir>/pki/kubeconfig) has no valid "
          "client certificate, request one with these and write it there"},
+        {"--rotate-server-certificates", {}, false,
+         "without --certfile: request the kubelet API's serving certificate with a kubernetes.io/kubelet-serving CSR "
+         "and renew it (on by default for nodes that joined with systemk join or --bootstrap-kubeconfig)"},
         {"--rotate-certificates", {}, false,
          "renew the client certificate at 70-90 % of its lifetime (on by default for credentials systemk obtained)"},
     };
@@ -180,10 +183,23 @@ std::string read_text_file(const std::string &path) {
     return s.str();
 }
 
-// The kubelet API's TLS: --certfile/--keyfile (both or neither), else a self-signed certificate
+// The names and addresses the kubelet API is reached by (SANs of its certificate).
+std::pair<std::vector<std::string>, std::vector<std::string>> serving_names(const node::NodeSettings &settings,
+                                                                           const std::string &hostname) {
+    std::vector<std::string> names{settings.name};
+    if (hostname != settings.name) names.push_back(hostname);
+    std::vector<std::string> ips{settings.addresses.internal_ip};
+    if (settings.addresses.external_ip != settings.addresses.internal_ip) ips.push_back(settings.addresses.external_ip);
+    return {names, ips};
+}
+
+// The kubelet API's TLS: --certfile/--keyfile (both or neither); else, when systemk manages the
+// serving certificate, the file `managed_pem` (a self-signed placeholder until a
+// kubelet-serving CSR is signed, then renewed by the rotation); else a self-signed certificate
 // for the node's names and addresses, its fingerprint logged so that a client can pin it.
 std::unique_ptr<server::ServingTls> serving_tls(const Options &options, const kube::Kubeconfig &kubeconfig,
-                                                const node::NodeSettings &settings, const std::string &hostname) {
+                                                const node::NodeSettings &settings, const std::string &hostname,
+                                                const std::filesystem::path &managed_pem) {
     auto client_ca = kubeconfig.ca_pem;
     if (const auto file = options.get("--client-ca-file")) client_ca = read_text_file(*file);
     if (client_ca.empty())
@@ -191,11 +207,17 @@ std::unique_ptr<server::ServingTls> serving_tls(const Options &options, const ku
     const auto cert = options.get("--certfile"), key = options.get("--keyfile");
     if (cert.has_value() != key.has_value()) throw UsageError("--certfile and --keyfile go together");
     if (cert) return std::make_unique<server::ServingTls>(*cert, *key, client_ca);
-    std::vector<std::string> names{settings.name};
-    if (hostname != settings.name) names.push_back(hostname);
-    std::vector<std::string> ips{settings.addresses.internal_ip};
-    if (settings.addresses.external_ip != settings.addresses.internal_ip) ips.push_back(settings.addresses.external_ip);
+    const auto [names, ips] = serving_names(settings, hostname);
     auto pair = server::make_self_signed(settings.name + "@" + std::to_string(std::time(nullptr)), names, ips);
+    if (!managed_pem.empty()) {
+        std::string why;
+        if (!bootstrap::certificate_file_usable(managed_pem, std::chrono::minutes(1), why)) {
+            spdlog::info("kubelet API: {} ({}); serving a self-signed certificate until a kubelet-serving CSR is signed",
+                         managed_pem.string(), why);
+            bootstrap::write_certificate_and_key(managed_pem, pair.cert_pem, pair.key_pem);
+        }
+        return std::make_unique<server::ServingTls>(managed_pem, managed_pem, client_ca);
+    }
     spdlog::info("kubelet API: serving a self-signed certificate for {} {}, SHA-256 fingerprint {}", fmt::join(names, ","),
                  fmt::join(ips, ","), server::sha256_fingerprint(pair.cert_pem));
     return std::make_unique<server::ServingTls>(std::move(pair), client_ca);
@@ -415,11 +437,23 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
         co_return server::UnitRun{state.invocation_id, state.main_pid != 0 || state.active_state == "activating"};
     };
     std::unique_ptr<server::KubeletServer> kubelet_api;
+    std::unique_ptr<bootstrap::CertificateRotator> serving_rotator;
+    const bool manage_serving =
+        !options.get("--certfile") && (obtained_credentials || options.flag("--rotate-server-certificates"));
+    const auto serving_pem = manage_serving ? std::filesystem::path(state_dir) / "pki" / "serving-current.pem"
+                                            : std::filesystem::path();
     try {
         kubelet_api = std::make_unique<server::KubeletServer>(parse_host(options.get_or("--addr", ":10250")),
                                                               static_cast<unsigned short>(settings.kubelet_port),
-                                                              serving_tls(options, kubeconfig, settings, host), kubeconfig, view);
+                                                              serving_tls(options, kubeconfig, settings, host, serving_pem),
+                                                              kubeconfig, view);
         kubelet_api->start();
+        if (manage_serving) {
+            auto [names, ips] = serving_names(settings, host);
+            serving_rotator = std::make_unique<bootstrap::CertificateRotator>(
+                io, *client, bootstrap::serving_certificate(serving_pem, settings.name, names, ips));
+            serving_rotator->start();
+        }
     } catch (const std::exception &e) {
         spdlog::error("kubelet API on {} cannot start: {}", options.get_or("--addr", ":10250"), e.what());
         return 1;
