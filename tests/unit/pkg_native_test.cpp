@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "../../plugins/pkg-native/native_image.h"
@@ -221,4 +222,47 @@ TEST(NativeImages, NamesFilesAndPinnedUrls) {
     EXPECT_FALSE(parse_native_image("a b", &any_file));
     EXPECT_FALSE(parse_native_image("-x", &any_file));
     EXPECT_FALSE(parse_native_image("", &any_file));
+}
+
+namespace {
+
+// Which resolver gets an image when all of them are loaded, with the package databases that
+// `dbs` names present in their roots ("dpkg", "rpm", "pacman").
+std::string chosen(const fs::path &dir, const std::set<std::string> &dbs, const std::string &image) {
+    fs::remove_all(dir);
+    fs::create_directories(dir / "root/var/lib/rpm");
+    fs::create_directories(dir / "root/var/lib/pacman/local");
+    fs::create_directories(dir / "dpkg");
+    if (dbs.count("dpkg")) std::ofstream(dir / "dpkg/status") << "";
+    if (dbs.count("rpm")) std::ofstream(dir / "root/var/lib/rpm/rpmdb.sqlite") << "";
+    if (dbs.count("pacman")) std::ofstream(dir / "root/var/lib/pacman/local/ALPM_DB_VERSION") << "9\n";
+    systemk::plugins::LoadOptions options;
+    options.config["pkg-apt.admindir"] = (dir / "dpkg").string();
+    options.config["pkg-apt.state-dir"] = (dir / "state").string();
+    for (const std::string p : {"pkg-rpm", "pkg-pacman"}) {
+        options.config[p + ".root"] = (dir / "root").string();
+        options.config[p + ".state-dir"] = (dir / "state").string();
+    }
+    systemk::plugins::PluginRegistry registry;
+    for (const std::string p : {"pkg-apt", "pkg-pacman", "pkg-path", "pkg-rpm"})
+        EXPECT_TRUE(registry.load_file(fs::path(SYSTEMK_PLUGIN_DIR) / (p + ".so"), options)) << p;
+    const auto *plugin = registry.resolver_for(image);
+    return plugin ? plugin->name() : "none";
+}
+
+}  // namespace
+
+TEST(NativeClaims, BareNamesGoToTheHostsPackageDatabaseAndFilesToTheirManager) {
+    const auto dir = fs::temp_directory_path() / ("systemk-claims-test-" + std::to_string(getpid()));
+    // Debian keeps bare names even where rpm's and pacman's databases exist too.
+    EXPECT_EQ(chosen(dir, {"dpkg", "rpm", "pacman"}, "bash"), "pkg-apt");
+    EXPECT_EQ(chosen(dir, {"rpm", "pacman"}, "bash"), "pkg-rpm");
+    EXPECT_EQ(chosen(dir, {"pacman"}, "bash"), "pkg-pacman");
+    EXPECT_EQ(chosen(dir, {}, "bash"), "none");
+    // Package files and URLs go to their manager whatever the host has; other paths to pkg-path.
+    EXPECT_EQ(chosen(dir, {"dpkg"}, "/srv/x-1-1.noarch.rpm"), "pkg-rpm");
+    EXPECT_EQ(chosen(dir, {"dpkg"}, "https://h/x-1-1.noarch.rpm#sha256=" + std::string(64, '0')), "pkg-rpm");
+    EXPECT_EQ(chosen(dir, {"dpkg"}, "/srv/x-1-1-any.pkg.tar.zst"), "pkg-pacman");
+    EXPECT_EQ(chosen(dir, {"dpkg"}, "/usr/bin/true"), "pkg-path");
+    fs::remove_all(dir);
 }
