@@ -3,8 +3,15 @@
 // a separate temporary root, found again by name, and its unit reported; no scriptlet runs.
 // Needs root (rpm and alpm set file owners) and the build tools (tools/install-deps.sh).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +21,7 @@
 
 #include "../../plugins/pkg-native/native_image.h"
 #include "plugins/plugin_loader.h"
+#include "test_pki.h"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -103,7 +111,9 @@ protected:
         package_ = GetParam().build(work_, marker_);
         ASSERT_FALSE(package_.empty()) << "building the test package failed, see " << (work_ / "build.log");
         ASSERT_TRUE(fs::exists(package_)) << package_;
+        ASSERT_TRUE(systemk::testing::make_test_pki(work_));
         systemk::plugins::LoadOptions options;
+        options.config["systemk.fetch-ca-file"] = (work_ / "ca.crt").string();
         const auto &p = GetParam().plugin;
         options.config[p + ".root"] = (work_ / "root").string();
         options.config[p + ".state-dir"] = (work_ / "state").string();
@@ -113,8 +123,52 @@ protected:
         ASSERT_EQ(plugin_->name(), p);
     }
     void TearDown() override {
+        if (server_ > 0) {
+            kill(server_, SIGTERM);
+            waitpid(server_, nullptr, 0);
+        }
         if (!work_.empty() && !HasFailure()) fs::remove_all(work_);
     }
+    // A real TLS server (openssl s_server) with the test CA, serving work_/www; returns its URL.
+    std::string serve(const fs::path &file) {
+        fs::create_directories(work_ / "www");
+        fs::copy_file(file, work_ / "www" / file.filename(), fs::copy_options::overwrite_existing);
+        const int s = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bind(s, reinterpret_cast<sockaddr *>(&a), sizeof a);
+        socklen_t len = sizeof a;
+        getsockname(s, reinterpret_cast<sockaddr *>(&a), &len);
+        close(s);
+        const int port = ntohs(a.sin_port);
+        server_ = fork();
+        if (server_ == 0) {
+            if (chdir((work_ / "www").c_str()) != 0) _exit(127);
+            const auto accept = "127.0.0.1:" + std::to_string(port);
+            execlp("openssl", "openssl", "s_server", "-quiet", "-accept", accept.c_str(), "-cert", (work_ / "srv.crt").c_str(),
+                   "-key", (work_ / "srv.key").c_str(), "-WWW", static_cast<char *>(nullptr));
+            _exit(127);
+        }
+        for (int i = 0; i < 100; ++i) {  // until it listens (bounded)
+            const int c = socket(AF_INET, SOCK_STREAM, 0);
+            a.sin_port = htons(static_cast<uint16_t>(port));
+            const bool up = connect(c, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+            close(c);
+            if (up) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return "https://127.0.0.1:" + std::to_string(port) + "/" + file.filename().string();
+    }
+    std::string sha256_of(const fs::path &file) {
+        const auto out = work_ / "sum";
+        EXPECT_EQ(std::system(("sha256sum " + file.string() + " >" + out.string()).c_str()), 0);
+        std::ifstream in(out);
+        std::string hex;
+        in >> hex;
+        return hex;
+    }
+    pid_t server_ = -1;
     json::object resolve(const std::string &image, bool dry_run) {
         return plugin_->resolve(json::object{{"image", image}, {"dryRun", dry_run}}).as_object();
     }
@@ -194,6 +248,29 @@ TEST_P(NativeResolver, BogusNamesAndFilesAreClearErrors) {
     EXPECT_NE(wrong.find("package systemk-hello is installed in version " + GetParam().version + ", not 0.0.1"),
               std::string::npos)
         << wrong;
+}
+
+TEST_P(NativeResolver, AnHttpsPackageIsCheckedAgainstItsPinBeforeItIsInstalled) {
+    const auto url = serve(package_);
+    EXPECT_EQ(plugin_->claim(url), 100);
+    // A dry run downloads nothing: the file's conventional name tells package and version.
+    const auto dry = resolve(url, true);
+    EXPECT_EQ(dry.at("package").as_string(), "systemk-hello");
+    EXPECT_EQ(dry.at("version").as_string(), GetParam().version);
+    EXPECT_EQ(dry.at("present").as_bool(), false);
+    EXPECT_FALSE(fs::exists(work_ / "cache") && !fs::is_empty(work_ / "cache"));
+
+    const std::string wrong(64, '0');
+    const auto e = error_of(url + "#sha256=" + wrong);
+    EXPECT_NE(e.find("not the pinned " + wrong + ": nothing was installed"), std::string::npos) << e;
+    EXPECT_FALSE(fs::exists(root() / "usr/bin/systemk-hello"));
+    EXPECT_TRUE(!fs::exists(work_ / "cache") || fs::is_empty(work_ / "cache"));
+
+    const auto r = resolve(url + "#sha256=" + sha256_of(package_), false);
+    EXPECT_EQ(r.at("version").as_string(), GetParam().version);
+    EXPECT_EQ(r.at("installed").as_bool(), true);
+    EXPECT_EQ(r.at("unit").at("name").as_string(), "systemk-hello.service");
+    EXPECT_TRUE(fs::is_regular_file(root() / "usr/bin/systemk-hello"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Managers, NativeResolver,
