@@ -29,9 +29,8 @@ std::string NativeResolver::resolve(const std::string &request_json) {
                          ? parsed
                          : std::nullopt;
     if (!ref)
-        throw NativeError(SYSTEMK_ERR_INVALID, "'" + printable(image) + "' is not a " + manager +
-                                                   " package name, an absolute path of a " + manager +
-                                                   " package file or an https URL of one (optionally #sha256=<64 hex digits>)");
+        throw NativeError(SYSTEMK_ERR_INVALID, "'" + printable(image) + "' is neither a package name nor the absolute path or https URL " +
+                                                   "(optionally #sha256=<64 hex digits>) of a package file for " + manager);
     // A dry run never waits for a transaction in progress: the host then knows the real call
     // would wait (and runs it where waiting blocks nothing else).
     std::unique_lock lock(mutex_, std::defer_lock);

@@ -58,12 +58,29 @@ private:
     std::string text_;
 };
 
-void configure_once() {
-    static std::once_flag once;
-    std::call_once(once, [] {
+// librpm's configuration (macros, rpmrc) is process-wide: read with the first library
+// instance and freed with the last, so that unloading the plugin leaves nothing behind.
+std::mutex config_mutex;
+int config_users = 0;
+
+void configure() {
+    std::lock_guard lock(config_mutex);
+    if (config_users == 0) {
         rpmlogSetCallback(&collect_log, nullptr);
         if (rpmReadConfigFiles(nullptr, nullptr) != 0) throw NativeError(SYSTEMK_ERR_INTERNAL, "librpm cannot read its configuration");
-    });
+    }
+    ++config_users;
+}
+
+void unconfigure() {
+    std::lock_guard lock(config_mutex);
+    if (--config_users > 0) return;
+    rpmFreeMacros(nullptr);
+    rpmFreeMacros(rpmCLIMacroContext);
+    rpmFreeRpmrc();
+    rpmFreeCrypto();
+    rpmlogSetCallback(nullptr, nullptr);
+    rpmlogClose();
 }
 
 struct TsDeleter {
@@ -109,8 +126,11 @@ class RpmLibrary final : public pkg_native::PackageLibrary {
 public:
     RpmLibrary(std::string root, std::string dbpath, const systemk_host *host)
         : root_(std::move(root)), dbpath_(std::move(dbpath)), host_(host) {
-        configure_once();
+        configure();
     }
+    ~RpmLibrary() override { unconfigure(); }
+    RpmLibrary(const RpmLibrary &) = delete;
+    RpmLibrary &operator=(const RpmLibrary &) = delete;
     const char *manager() const override { return "rpm"; }
     bool is_package_file(std::string_view file) const override {
         return file.size() > 4 && file.ends_with(".rpm") && !file.ends_with(".src.rpm");

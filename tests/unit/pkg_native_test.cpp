@@ -273,6 +273,12 @@ TEST_P(NativeResolver, AnHttpsPackageIsCheckedAgainstItsPinBeforeItIsInstalled) 
     EXPECT_TRUE(fs::is_regular_file(root() / "usr/bin/systemk-hello"));
 }
 
+TEST_P(NativeResolver, AnImageOfAnotherFormIsAClearError) {
+    const auto e = error_of("/usr/bin/true");
+    EXPECT_NE(e.find("is neither a package name nor the absolute path or https URL"), std::string::npos) << e;
+    EXPECT_NE(e.find("of a package file for " + GetParam().plugin.substr(4)), std::string::npos) << e;
+}
+
 INSTANTIATE_TEST_SUITE_P(Managers, NativeResolver,
                          ::testing::Values(Manager{"pkg-rpm", "rpmbuild", "1.2-3", &build_rpm},
                                            Manager{"pkg-pacman", "makepkg fakeroot bsdtar setpriv", "2.5-1", &build_pacman}),
