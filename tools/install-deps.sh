@@ -8,13 +8,17 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
   libsystemd-dev libspdlog-dev libfmt-dev libssl-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev systemd dbus libapt-pkg-dev
+  librpm-dev libalpm-dev libarchive-dev
 )
+# The pkg-rpm and pkg-pacman plugin tests build tiny packages: rpmbuild, and makepkg run as
+# nobody (setpriv) with fakeroot and bsdtar.
+test_pkgs=(rpm makepkg pacman-package-manager fakeroot libarchive-tools util-linux)
 e2e_pkgs=(
   golang-1.19-go etcd-server rsync jq openssl make golang-github-modern-go-reflect2-dev
   systemd-container debootstrap dpkg-dev iproute2 procps
 )
 
-want=("${build_pkgs[@]}")
+want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 [[ "${1:-}" == "--build-only" ]] || want+=("${e2e_pkgs[@]}")
 
 missing=()

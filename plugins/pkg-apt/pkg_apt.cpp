@@ -2,6 +2,7 @@
 // found and installed through libapt-pkg (with its dependencies, its daemon kept from starting
 // during the transaction), and its own service unit is handed to the host.
 #include <boost/json.hpp>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <memory>
@@ -41,9 +42,15 @@ void log(const Instance &inst, systemk_log_level level, const std::string &messa
     if (inst.host && inst.host->log) inst.host->log(inst.host->ctx, level, message.c_str());
 }
 
-int claim(void *, const char *image) noexcept {
-    if (!image) return 0;
+// A bare name is a Debian package only where dpkg's database is; then at 50, above pkg-rpm (40)
+// and pkg-pacman (30), which Debian ships as tools with databases of their own.
+int claim(void *instance, const char *image) noexcept {
+    if (!image || !instance) return 0;
     try {
+        const auto &settings = static_cast<Instance *>(instance)->apt->settings();
+        const auto status = (settings.admindir.empty() ? std::string("/var/lib/dpkg") : settings.admindir) + "/status";
+        struct stat st {};
+        if (stat(status.c_str(), &st) != 0) return 0;
         return parse_package(std::string_view(image, strnlen(image, kMaxImage + 1))) ? 50 : 0;
     } catch (...) {
         return 0;

@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "systemk/plugin.h"
 
@@ -18,8 +19,18 @@ namespace json = boost::json;
 // A path longer than PATH_MAX (terminator included) cannot name a file.
 constexpr size_t kMaxPath = PATH_MAX - 1;
 
+// A path of a package file (.rpm, .pkg.tar.*) is left to the resolver that installs it: its
+// claim of 100 would otherwise tie with this one, and ties go to the first plugin by name.
+bool is_package_file(std::string_view path) {
+    const auto base = path.substr(path.rfind('/') + 1);
+    return base.ends_with(".rpm") || base.find(".pkg.tar") != std::string_view::npos;
+}
+
 int claim(void *, const char *image) noexcept {
-    return (image && image[0] == '/' && strnlen(image, kMaxPath + 1) <= kMaxPath) ? 100 : 0;
+    if (!image || image[0] != '/') return 0;
+    const auto n = strnlen(image, kMaxPath + 1);
+    if (n > kMaxPath) return 0;
+    return is_package_file(std::string_view(image, n)) ? 10 : 100;
 }
 
 // The path as it may appear in a one-line error: control characters shown as '?', and cut short.

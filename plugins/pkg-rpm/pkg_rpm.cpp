@@ -1,43 +1,80 @@
-// pkg-rpm: package names on RPM-based hosts. It claims bare names only where the host has an
-// RPM database and no dpkg one, so on Debian pkg-apt keeps them. Installing through librpm comes
-// with the resolver-plugins milestone and is reported as unsupported until then.
-#include <sys/stat.h>
-
+// pkg-rpm: RPM packages through librpm. Images: the name of a package installed in the
+// configured root ("name" or "name:version"), an absolute path of a .rpm file, or an https
+// URL of one (optionally "#sha256=<hex>"), which it installs into that root with no scriptlet
+// run. Bare names are claimed only where the root has an rpmdb, below pkg-apt (see claim).
 #include <cstring>
+#include <memory>
 #include <string_view>
 
+#include "../pkg-native/native_image.h"
+#include "../pkg-native/native_resolver.h"
+#include "rpm_library.h"
 #include "systemk/plugin.h"
 
 namespace {
 
-bool exists(const char *path) {
-    struct stat st {};
-    return stat(path, &st) == 0;
-}
+using namespace pkg_native;
 
-// The host refuses longer images before asking; the plugin does not rely on that.
 constexpr size_t kMaxImage = 4096;
 
-int claim(void *, const char *image) noexcept {
-    if (!image) return 0;
-    const std::string_view s(image, strnlen(image, kMaxImage + 1));
-    if (s.empty() || s.size() > kMaxImage || s[0] == '/' || s.find("://") != std::string_view::npos) return 0;
-    return (exists("/var/lib/rpm") && !exists("/var/lib/dpkg/status")) ? 60 : 0;
+struct Instance {
+    std::string root, dbpath;
+    std::unique_ptr<NativeResolver> resolver;
+};
+
+bool is_rpm_file(std::string_view file) { return file.size() > 4 && file.ends_with(".rpm") && !file.ends_with(".src.rpm"); }
+
+// Files and URLs of .rpm packages are unambiguously ours. A bare name is an RPM package only
+// on a host with an rpmdb; pkg-apt claims names at 50 where dpkg's database is, so Debian keeps
+// them even with Debian's rpm package installed; pkg-pacman claims below this.
+int claim(void *instance, const char *image) noexcept {
+    try {
+        if (!image || !instance) return 0;
+        const auto &inst = *static_cast<Instance *>(instance);
+        const std::string_view s(image, strnlen(image, kMaxImage + 1));
+        const auto ref = parse_native_image(s, &is_rpm_file);
+        if (!ref) return 0;
+        if (ref->kind != NativeImage::Name) return 100;
+        return pkg_rpm::has_rpmdb(inst.root, inst.dbpath) ? 40 : 0;
+    } catch (...) {
+        return 0;
+    }
 }
 
-systemk_status resolve(void *, const char *, systemk_output *, systemk_output *error) noexcept {
-    systemk_output_puts(error, "installing RPM packages is not supported by this version of pkg-rpm");
-    return SYSTEMK_ERR_UNSUPPORTED;
+systemk_status resolve(void *instance, const char *request_json, systemk_output *result, systemk_output *error) noexcept {
+    return resolve_entry(instance ? static_cast<Instance *>(instance)->resolver.get() : nullptr, request_json, result, error);
 }
 
 systemk_status release(void *, const char *, systemk_output *) noexcept { return SYSTEMK_OK; }
 
+systemk_status init(const systemk_host *host, void **instance, systemk_output *error) noexcept {
+    try {
+        auto inst = std::make_unique<Instance>();
+        auto settings = read_settings(host, "pkg-rpm");
+        inst->root = settings.root;
+        inst->dbpath = config(host, "dbpath", pkg_rpm::kDefaultDbPath);
+        if (inst->dbpath.empty() || inst->dbpath[0] != '/') throw std::runtime_error("pkg-rpm.dbpath must be an absolute path inside the root");
+        inst->resolver = std::make_unique<NativeResolver>(host, settings, pkg_rpm::make_rpm_library(inst->root, inst->dbpath, host));
+        *instance = inst.release();
+        return SYSTEMK_OK;
+    } catch (const std::exception &e) {
+        systemk_output_puts(error, e.what());
+        return SYSTEMK_ERR_INTERNAL;
+    } catch (...) {
+        systemk_output_puts(error, "unexpected failure");
+        return SYSTEMK_ERR_INTERNAL;
+    }
+}
+
+void fini(void *instance) noexcept { delete static_cast<Instance *>(instance); }
+
 const systemk_resolver_ops kOps = {sizeof(systemk_resolver_ops), &claim, &resolve, &release};
-const char *const kHandles[] = {"name", "name:version", nullptr};
+const char *const kHandles[] = {"name", "name:version", "/absolute/path/to/package.rpm",
+                                "https://.../package.rpm[#sha256=<hex>]", nullptr};
 const systemk_plugin kPlugin = {
     sizeof(systemk_plugin), SYSTEMK_ABI_MAJOR, SYSTEMK_ABI_MINOR, SYSTEMK_KIND_IMAGE_RESOLVER,
-    "pkg-rpm", "0.1.0", "RPM packages (hosts with an RPM database)",
-    kHandles, nullptr, nullptr, &kOps, nullptr};
+    "pkg-rpm", "0.2.0", "RPM packages through librpm: installed ones, and .rpm files it installs without scriptlets",
+    kHandles, &init, &fini, &kOps, nullptr};
 
 }  // namespace
 

@@ -47,7 +47,7 @@ build_kubernetes() {
 }
 
 # Runtime libraries systemk links against, installed in the node image.
-NODE_PKGS="systemd,dbus,systemd-sysv,iproute2,ca-certificates,procps,libsystemd0,libssl3,libspdlog1.10,libfmt9,libyaml-cpp0.7,libboost-json1.81.0,libboost-filesystem1.81.0"
+NODE_PKGS="systemd,dbus,systemd-sysv,iproute2,ca-certificates,procps,libsystemd0,libssl3,libspdlog1.10,libfmt9,libyaml-cpp0.7,libboost-json1.81.0,libboost-filesystem1.81.0,librpm9,libalpm13"
 build_rootfs() {
   local want="v2 $NODE_PKGS"
   [[ -f $ROOTFS/.systemk-stamp && "$(cat "$ROOTFS/.systemk-stamp")" == "$want" ]] && return 0

@@ -39,7 +39,7 @@ case_systemk_runs_in_node() {
   # The node image carries systemk's runtime libraries: the build runs inside, as a unit.
   node systemd-run --unit=systemk-selftest --wait -q /opt/systemk/bin/systemk plugins
   local out; out=$(node journalctl -u systemk-selftest -o cat --no-pager)
-  for p in pkg-apt pkg-path pkg-url pkg-rpm volumes; do grep -q "^$p	" <<<"$out" || fail "plugin $p missing in node: $out"; done
+  for p in pkg-apt pkg-pacman pkg-path pkg-url pkg-rpm volumes; do grep -q "^$p	" <<<"$out" || fail "plugin $p missing in node: $out"; done
   echo "systemk runs inside the node and loads its plugins"
 }
 

@@ -145,7 +145,7 @@ TEST(PluginAbi, ShippedPluginsLoad) {
     registry.load_directory(SYSTEMK_PLUGIN_DIR, {});
     std::set<std::string> names;
     for (const auto &p : registry.plugins()) names.insert(p->name());
-    EXPECT_EQ(names, (std::set<std::string>{"pkg-apt", "pkg-path", "pkg-rpm", "pkg-url", "volumes"}));
+    EXPECT_EQ(names, (std::set<std::string>{"pkg-apt", "pkg-pacman", "pkg-path", "pkg-rpm", "pkg-url", "volumes"}));
     EXPECT_EQ(registry.resolver_for("/bin/sh")->name(), "pkg-path");
     EXPECT_EQ(registry.resolver_for("https://example.org/x_1.0_amd64.deb")->name(), "pkg-url");
     EXPECT_EQ(registry.resolver_for("nginx:1.22")->name(), "pkg-apt");
