@@ -138,10 +138,13 @@ case_bad_configuration() {
   local work=$RUN/nodes/$NODE/rootfs$dir
   rm -rf "$work"; mkdir -p "$work"
   local out rc
-  # Runs `systemk run ARGS...` in the node with a time limit; sets out and rc.
+  # Runs `systemk run ARGS...` in the node with a time limit; sets out and rc. Its kubelet API
+  # gets a port of this instance that no node uses (the node's own agent holds the node's).
+  local spare_port=$((${SYSTEMK_E2E_KUBELET_PORT:-10250} + 9))
   agent_run() {
     local limit=$1; shift
-    set +e; out=$(node timeout "$limit" /opt/systemk/bin/systemk run --nodename "$NODE" --node-ip 127.0.0.1 "$@" 2>&1); rc=$?; set -e
+    set +e; out=$(node timeout "$limit" /opt/systemk/bin/systemk run --nodename "$NODE" --node-ip 127.0.0.1 \
+                    --addr ":$spare_port" "$@" 2>&1); rc=$?; set -e
   }
   # Bad rate limits: a usage error before anything starts.
   agent_run 20 --kubeconfig /etc/systemk/kubeconfig --kube-api-qps 0
