@@ -20,6 +20,7 @@ constexpr size_t kMaxImage = 4096;
 struct Instance {
     std::string root, dbpath;
     std::unique_ptr<NativeResolver> resolver;
+    std::string unusable;  // why librpm cannot work on this host (no resolver then)
 };
 
 bool is_rpm_file(std::string_view file) { return file.size() > 4 && file.ends_with(".rpm") && !file.ends_with(".src.rpm"); }
@@ -35,13 +36,17 @@ int claim(void *instance, const char *image) noexcept {
         const auto ref = parse_native_image(s, &is_rpm_file);
         if (!ref) return 0;
         if (ref->kind != NativeImage::Name) return 100;
-        return pkg_rpm::has_rpmdb(inst.root, inst.dbpath) ? 40 : 0;
+        return inst.unusable.empty() && pkg_rpm::has_rpmdb(inst.root, inst.dbpath) ? 40 : 0;
     } catch (...) {
         return 0;
     }
 }
 
 systemk_status resolve(void *instance, const char *request_json, systemk_output *result, systemk_output *error) noexcept {
+    if (instance && !static_cast<Instance *>(instance)->unusable.empty()) {
+        systemk_output_puts(error, static_cast<Instance *>(instance)->unusable.c_str());
+        return SYSTEMK_ERR_INVALID;
+    }
     return resolve_entry(instance ? static_cast<Instance *>(instance)->resolver.get() : nullptr, request_json, result, error);
 }
 
@@ -54,7 +59,16 @@ systemk_status init(const systemk_host *host, void **instance, systemk_output *e
         inst->root = settings.root;
         inst->dbpath = config(host, "dbpath", pkg_rpm::kDefaultDbPath);
         if (inst->dbpath.empty() || inst->dbpath[0] != '/') throw std::runtime_error("pkg-rpm.dbpath must be an absolute path inside the root");
-        inst->resolver = std::make_unique<NativeResolver>(host, settings, pkg_rpm::make_rpm_library(inst->root, inst->dbpath, host));
+        // A host without rpm's configuration (a Debian node without rpm-common) still loads the
+        // plugin: it claims no bare names there and refuses .rpm images with the reason.
+        try {
+            inst->resolver =
+                std::make_unique<NativeResolver>(host, settings, pkg_rpm::make_rpm_library(inst->root, inst->dbpath, host));
+        } catch (const NativeError &e) {
+            inst->unusable = std::string("RPM packages cannot be installed on this host: ") + e.what() +
+                             " (install rpm's configuration, Debian's rpm-common)";
+            log(host, SYSTEMK_LOG_INFO, inst->unusable);
+        }
         *instance = inst.release();
         return SYSTEMK_OK;
     } catch (const std::exception &e) {
