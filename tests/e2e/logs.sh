@@ -112,8 +112,10 @@ case_follow() {
 case_previous() {
   setup_ns
   k delete pod again --ignore-not-found --wait=true >/dev/null
-  # The first run prints and fails; the second prints and stays.
-  pod again Always 'if [ -e /data/ran ]; then echo second-run; sleep infinity; else touch /data/ran; echo first-run; exit 1; fi'
+  # The first run prints and fails; the second prints and stays. (The first lives a second after
+  # its line: a line whose process is already gone when journald reads it may lack the unit's
+  # invocation ID, and --previous finds runs by invocation.)
+  pod again Always 'if [ -e /data/ran ]; then echo second-run; sleep infinity; else touch /data/ran; echo first-run; sleep 1; exit 1; fi'
   wait_until 90 "a restart" '[[ $(jp pod/again "{.status.containerStatuses[0].restartCount}" 2>/dev/null) == 1 ]] && running again'
   wait_until 20 "the second run's output" '[[ $(k logs again 2>/dev/null) == second-run ]]'
   [[ $(logs again) == second-run ]] || fail "current run's log"
