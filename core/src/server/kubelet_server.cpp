@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 
+#include "metrics/text_format.h"
 #include "server/container_logs.h"
 #include "server/log_options.h"
 
@@ -192,8 +193,12 @@ asio::awaitable<bool> KubeletServer::route(TlsStream &stream, const Request &req
     }
     const bool get = req.method() == http::verb::get;
     const auto root = parts.empty() ? std::string() : parts[0];
+    const auto sub = parts.size() == 2 ? parts[1] : std::string();
+    const bool agent_metrics = root == "metrics" && parts.size() == 1 && node_.agent_metrics;
+    const bool resource_metrics = root == "metrics" && sub == "resource" && node_.resource_metrics;
+    const bool summary = root == "stats" && sub == "summary" && node_.stats_summary;
     const bool known = (root == "healthz" && parts.size() == 1) || (root == "pods" && parts.size() == 1) ||
-                       (root == "containerLogs" && parts.size() == 4);
+                       (root == "containerLogs" && parts.size() == 4) || agent_metrics || resource_metrics || summary;
     if (answer.status == http::status::bad_request) {
     } else if (root == "exec" || root == "attach" || root == "portForward" || root == "run") {
         answer = {http::status::not_implemented, "/" + root + " is not implemented by systemk yet\n"};
@@ -205,6 +210,17 @@ asio::awaitable<bool> KubeletServer::route(TlsStream &stream, const Request &req
         answer = {http::status::ok, "ok"};
     } else if (root == "pods") {
         answer = {http::status::ok, pod_list(node_), "application/json"};
+    } else if (agent_metrics) {
+        answer = {http::status::ok, node_.agent_metrics(), metrics::kTextContentType};
+    } else if (resource_metrics || summary) {
+        try {
+            auto work = summary ? node_.stats_summary() : node_.resource_metrics();
+            std::string body = co_await std::move(work);
+            answer = {http::status::ok, std::move(body), summary ? "application/json" : metrics::kTextContentType};
+        } catch (const std::exception &e) {
+            spdlog::warn("kubelet API: {} failed: {}", path, e.what());
+            answer = {http::status::internal_server_error, std::string("cannot read statistics: ") + e.what() + "\n"};
+        }
     } else {
         co_return co_await serve_container_logs(stream, req, node_, parts[1], parts[2], parts[3], params);
     }

@@ -25,6 +25,13 @@ struct NodeView {
     std::function<std::vector<boost::json::object>()> pods;
     // The unit's current run, or nullopt when systemd cannot be asked now.
     std::function<boost::asio::awaitable<std::optional<UnitRun>>(const std::string &unit)> current_run;
+    // The agent's own metrics in Prometheus text format (/metrics); empty function: none.
+    std::function<std::string()> agent_metrics;
+    // stats/v1alpha1 Summary as JSON (/stats/summary) and the resource metrics in Prometheus
+    // text (/metrics/resource). They run on the API's thread and may wait there (a CPU rate
+    // needs two samples); empty functions: not served (404).
+    std::function<boost::asio::awaitable<std::string>()> stats_summary;
+    std::function<boost::asio::awaitable<std::string>()> resource_metrics;
 };
 
 }  // namespace systemk::server
