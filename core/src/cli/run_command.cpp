@@ -27,6 +27,7 @@
 #include "node/node_agent.h"
 #include "pods/reconciler.h"
 #include "server/kubelet_server.h"
+#include "stats/stats_collector.h"
 #include "systemd/unit_manager.h"
 #include "util/memory_trim.h"
 #include "bootstrap/certificate_rotation.h"
@@ -436,6 +437,10 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
         // is what counts. A unit being started has no main process yet.
         co_return server::UnitRun{state.invocation_id, state.main_pid != 0 || state.active_state == "activating"};
     };
+    // Read on the kubelet API's thread only (its io_context runs on one thread).
+    stats::StatsCollector stats_collector(node_context, [&pods] { return pods.list(); });
+    view.stats_summary = [&stats_collector] { return stats_collector.summary(); };
+    view.resource_metrics = [&stats_collector] { return stats_collector.resource_metrics(); };
     std::unique_ptr<server::KubeletServer> kubelet_api;
     std::unique_ptr<bootstrap::CertificateRotator> serving_rotator;
     const bool manage_serving =
