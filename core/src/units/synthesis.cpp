@@ -419,6 +419,9 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     if (!pod_names_user)
         for (const auto &[key, value] : package.identity) service.add(key, value);
     add_resources(service, container, path);
+    // /stats/summary and `kubectl top` read the unit's cgroup: accounted for also where
+    // systemd's defaults leave it off (cgroup v1).
+    for (const char *accounting : {"CPUAccounting", "MemoryAccounting", "TasksAccounting"}) service.add(accounting, "yes");
     const auto sandbox = add_sandbox(service, spec, container, path);
     if (!sandbox.privileged) {
         // After systemk's own sandbox: these only switch more protection on.
@@ -431,6 +434,9 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     service.add("StandardOutput", "journal");
     service.add("StandardError", "journal");
     service.add("SyslogIdentifier", cname);
+    // `kubectl logs` promises every line; journald's default per-unit limit (10 000 lines in
+    // 30 s) would silently drop a busy container's output. The journal's size limits still apply.
+    service.add("LogRateLimitIntervalSec", "0");
     // Exact journal matches for `kubectl logs` and for `journalctl SYSTEMK_POD_UID=...`: the
     // unit name alone is shared by every pod that ever had this namespace/name.
     for (const auto &[field, value] : {std::pair<const char *, std::string>{"SYSTEMK_POD_NAMESPACE", ns},
