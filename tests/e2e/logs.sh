@@ -112,14 +112,14 @@ case_follow() {
 case_previous() {
   setup_ns
   k delete pod again --ignore-not-found --wait=true >/dev/null
-  # The first run prints and fails; the second prints and stays. (The first lives a second after
-  # its line: a line whose process is already gone when journald reads it may lack the unit's
-  # invocation ID, and --previous finds runs by invocation.)
-  pod again Always 'if [ -e /data/ran ]; then echo second-run; sleep infinity; else touch /data/ran; echo first-run; sleep 1; exit 1; fi'
-  wait_until 90 "a restart" '[[ $(jp pod/again "{.status.containerStatuses[0].restartCount}" 2>/dev/null) == 1 ]] && running again'
-  wait_until 20 "the second run's output" '[[ $(k logs again 2>/dev/null) == second-run ]]'
-  [[ $(logs again) == second-run ]] || fail "current run's log"
-  [[ $(logs again --previous) == first-run ]] || fail "--previous gave: $(k logs again --previous 2>&1)"
+  # Runs 1 and 2 print and fail at once: their process is gone by the time journald reads the
+  # line, which then may lack the unit's invocation ID (runs are told apart by their windows too).
+  pod again Always 'n=$(cat /data/n 2>/dev/null || echo 0); n=$((n + 1)); echo $n > /data/n; echo run-$n; [ $n -ge 3 ] && exec sleep infinity; exit 1'
+  wait_until 120 "two restarts" '[[ $(jp pod/again "{.status.containerStatuses[0].restartCount}" 2>/dev/null) == 2 ]] && running again'
+  wait_until 20 "the third run's output" '[[ $(k logs again 2>/dev/null) == run-3 ]]'
+  [[ $(logs again) == run-3 ]] || fail "current run's log: $(k logs again 2>&1)"
+  [[ $(logs again --previous) == run-2 ]] || fail "--previous gave: $(k logs again --previous 2>&1)"
+  [[ $(logs again --previous --tail=1 --timestamps) == *Z\ run-2 ]] || fail "--previous --tail=1 --timestamps"
   local out
   if out=$(k logs lonely --previous 2>&1); then fail "--previous of a missing pod succeeded"; fi
   echo "--previous returns the run before the current one"
@@ -138,6 +138,12 @@ case_same_name_recreated() {
   # journalctl users can filter the same way.
   local uid; uid=$(jp pod/reborn '{.metadata.uid}') || fail "uid"
   [[ $(node journalctl -o cat --no-pager SYSTEMK_POD_UID="$uid") == from-the-second-pod ]] || fail "journal fields"
+  # Another process sending the container's journal fields does not get into its log.
+  node sh -c "printf 'MESSAGE=forged\nSYSTEMK_POD_UID=%s\nSYSTEMK_CONTAINER_NAME=main\n' '$uid' | logger --journald" \
+    || fail "cannot send a journal entry in $NODE"
+  wait_until 10 "the forged entry in the journal" \
+    '[[ $(node journalctl -o cat --no-pager SYSTEMK_POD_UID="$uid" MESSAGE=forged) == forged ]]'
+  [[ $(logs reborn) == from-the-second-pod ]] || fail "a forged entry is in the log: $(k logs reborn)"
   echo "a recreated pod's log has only its own lines"
   k delete pod reborn --wait=false >/dev/null
 }

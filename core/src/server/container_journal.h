@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/log_options.h"
 
@@ -35,10 +36,26 @@ private:
     std::optional<int64_t> left_;
 };
 
+// Which entries are the container's output. journald takes _SYSTEMD_INVOCATION_ID from the
+// unit's state when it reads a line, so the last lines of a process that is already gone can
+// lack it; a run is therefore also a time window (from PID 1's first message about it, before
+// its process starts, to the next run's), and an entry without the field belongs to the run
+// whose window holds it.
 struct ContainerMatch {
+    // journald sets _SYSTEMD_UNIT itself (from the stream systemd opened for the unit), so no
+    // other process can pass its lines off as the container's by sending its journal fields.
+    std::string unit;
     std::string pod_uid;
     std::string container;
     std::string invocation_id;  // empty: every run
+    std::optional<int64_t> from_usec;   // the run's window, when known
+    std::optional<int64_t> until_usec;  // unset: the run goes on
+};
+
+// One run of a unit as PID 1 logged it.
+struct UnitRunStart {
+    std::string invocation_id;
+    int64_t start_usec = 0;  // PID 1's first message about the run
 };
 
 class ContainerJournal {
@@ -62,12 +79,20 @@ public:
 
     // The invocation of the container's unit, among its runs in the journal, that ran last
     // before `current` (the run systemd reports now); nullopt if there is none.
-    static std::optional<std::string> previous_invocation(const std::string &pod_uid, const std::string &container,
-                                                          const std::string &current);
+    // (`who`: unit, pod UID and container; its run fields are ignored.)
+    static std::optional<std::string> previous_invocation(const ContainerMatch &who, const std::string &current);
+    // The unit's last `max_runs` runs (of any pod that had its name), oldest first, from PID 1's
+    // messages about it; empty when the journal no longer has them.
+    static std::vector<UnitRunStart> unit_runs(const std::string &unit, size_t max_runs);
+    // Whether any entry of the pod's container lies in [from, until).
+    static bool has_entries(const ContainerMatch &who, int64_t from_usec, int64_t until_usec);
 
 private:
     bool next();
+    // Whether the entry the reader stands on belongs to the matched run.
+    bool in_run();
     sd_journal *journal_ = nullptr;
+    ContainerMatch match_;
     std::optional<int64_t> since_;
     bool pending_ = false;  // the reader stands on an entry not yet read
 };

@@ -147,6 +147,32 @@ Target resolve(const NodeView &node, const std::string &ns, const std::string &p
     return t;
 }
 
+// The entries of the run asked for: the current one, or with `previous` the one before it;
+// nullopt when there was none before. Runs are told apart by the unit's run windows where the
+// journal still has PID 1's messages about them, else by invocation ID alone.
+std::optional<ContainerMatch> run_match(const Target &t, const std::string &container, const std::string &current) {
+    const auto runs = ContainerJournal::unit_runs(t.unit, 3);
+    size_t at = runs.size();
+    for (size_t i = 0; i < runs.size(); ++i)
+        if (runs[i].invocation_id == current) at = i;
+    if (!t.options.previous) {
+        if (at == runs.size()) return ContainerMatch{t.unit, t.uid, container, current, {}, {}};
+        return ContainerMatch{t.unit, t.uid, container, current, runs[at].start_usec, {}};
+    }
+    const ContainerMatch who{t.unit, t.uid, container, {}, {}, {}};
+    const auto by_id = ContainerJournal::previous_invocation(who, current);
+    if (at != runs.size() && at > 0) {
+        const auto &before = runs[at - 1];
+        // The run before may have been an earlier pod's with the same name: it is this pod's if
+        // its lines carry the pod's UID.
+        if ((by_id && *by_id == before.invocation_id) ||
+            ContainerJournal::has_entries(who, before.start_usec, runs[at].start_usec))
+            return ContainerMatch{t.unit, t.uid, container, before.invocation_id, before.start_usec, runs[at].start_usec};
+    }
+    if (!by_id) return std::nullopt;
+    return ContainerMatch{t.unit, t.uid, container, *by_id, {}, {}};
+}
+
 // Opens the journal at the run asked for, or says why not.
 std::optional<Reply> open_journal(std::optional<ContainerJournal> &journal, std::string &invocation, const Target &t,
                                   const std::string &pod_name, const std::string &container,
@@ -155,15 +181,12 @@ std::optional<Reply> open_journal(std::optional<ContainerJournal> &journal, std:
     if (current->empty())
         return Reply{http::status::bad_request, "container \"" + container + "\" in pod \"" + pod_name + "\" is waiting to start\n"};
     try {
-        invocation = *current;
-        if (t.options.previous) {
-            const auto previous = ContainerJournal::previous_invocation(t.uid, container, *current);
-            if (!previous)
-                return Reply{http::status::bad_request,
-                             "previous terminated container \"" + container + "\" in pod \"" + pod_name + "\" not found\n"};
-            invocation = *previous;
-        }
-        journal.emplace(ContainerMatch{t.uid, container, invocation});
+        const auto match = run_match(t, container, *current);
+        if (!match)
+            return Reply{http::status::bad_request,
+                         "previous terminated container \"" + container + "\" in pod \"" + pod_name + "\" not found\n"};
+        invocation = match->invocation_id;
+        journal.emplace(*match);
         journal->position(t.options);
     } catch (const JournalError &e) {
         spdlog::error("kubelet API: logs of {} (pod UID {}): {}", t.unit, t.uid, e.what());
