@@ -54,25 +54,25 @@ StatsCollector::StatsCollector(pods::NodeContext node, PodList pods, CgroupReade
     : node_(std::move(node)), pods_(std::move(pods)), cgroups_(std::move(cgroups)) {}
 
 asio::awaitable<std::string> StatsCollector::summary() {
-    bool rates_missing = false;
-    auto snapshot = read(rates_missing);
-    if (rates_missing) {
+    bool incomplete = false;
+    auto snapshot = read(incomplete);
+    if (incomplete) {
         // A rate needs a window: wait on this (the API's) thread, never the agent's.
         asio::steady_timer wait(co_await asio::this_coro::executor, std::chrono::seconds(1));
         co_await wait.async_wait(asio::use_awaitable);
-        snapshot = read(rates_missing);
+        snapshot = read(incomplete);
     }
     co_return json::serialize(summary_json(snapshot));
 }
 
 asio::awaitable<std::string> StatsCollector::resource_metrics() {
-    bool rates_missing = false;
-    const auto snapshot = read(rates_missing);
+    bool incomplete = false;
+    const auto snapshot = read(incomplete);
     co_return resource_metrics_text(snapshot);
 }
 
-Snapshot StatsCollector::read(bool &rates_missing) {
-    rates_missing = false;
+Snapshot StatsCollector::read(bool &incomplete) {
+    incomplete = false;
     Snapshot s;
     const auto now = CpuRateTracker::Clock::now();
     s.time_ms = now_ms();
@@ -82,7 +82,7 @@ Snapshot StatsCollector::read(bool &rates_missing) {
     n.cpu = read_host_cpu();
     if (n.cpu) {
         n.usage_nano_cores = rates_.observe("node", now, n.cpu->usage_ns);
-        if (!n.usage_nano_cores) rates_missing = true;
+        if (!n.usage_nano_cores) incomplete = true;
     }
     n.memory = read_host_memory();
     n.network = read_host_network();
@@ -95,17 +95,19 @@ Snapshot StatsCollector::read(bool &rates_missing) {
         const auto *status = object_at(pod, "status");
         const auto phase = string_at(status, "phase");
         if (phase == "Succeeded" || phase == "Failed") continue;
-        auto sample = read_pod(pod, now, seen, rates_missing);
+        auto sample = read_pod(pod, now, seen, incomplete);
         if (!sample.uid.empty()) s.pods.push_back(std::move(sample));
     }
     rates_.retain(seen);
+    std::lock_guard lock(volume_mutex_);
     for (auto it = volume_cache_.begin(); it != volume_cache_.end();)
-        it = std::chrono::steady_clock::now() - it->second.at > std::chrono::minutes(5) ? volume_cache_.erase(it) : std::next(it);
+        it = !it->second.walking && std::chrono::steady_clock::now() - it->second.at > std::chrono::minutes(5) ? volume_cache_.erase(it)
+                                                                                                             : std::next(it);
     return s;
 }
 
 PodSample StatsCollector::read_pod(const json::object &pod, CpuRateTracker::Clock::time_point now, std::set<std::string> &seen,
-                                   bool &rates_missing) {
+                                   bool &incomplete) {
     PodSample p;
     const auto *meta = object_at(pod, "metadata");
     const auto *spec = object_at(pod, "spec");
@@ -150,7 +152,7 @@ PodSample StatsCollector::read_pod(const json::object &pod, CpuRateTracker::Cloc
             if (c.usage.cpu_ns) {
                 seen.insert(unit);
                 c.usage_nano_cores = rates_.observe(unit, now, *c.usage.cpu_ns);
-                if (!c.usage_nano_cores) rates_missing = true;
+                if (!c.usage_nano_cores) incomplete = true;
             }
             if (const auto *resources = object_at(v.get_object(), "resources"))
                 if (const auto *limits = object_at(*resources, "limits")) {
@@ -183,19 +185,34 @@ PodSample StatsCollector::read_pod(const json::object &pod, CpuRateTracker::Cloc
             if (dir.empty()) continue;
             const auto fs = file_system_stats(dir);
             if (!fs) continue;
-            p.volumes.push_back(VolumeSample{name, *fs, volume_usage(dir)});
+            const auto used = volume_usage(dir);
+            if (!used) {
+                incomplete = true;
+                continue;
+            }
+            p.volumes.push_back(VolumeSample{name, *fs, *used});
             if (kind.ephemeral) p.ephemeral_volumes.push_back(name);
         }
     return p;
 }
 
-DirectoryUsage StatsCollector::volume_usage(const std::string &dir) {
+std::optional<DirectoryUsage> StatsCollector::volume_usage(const std::string &dir) {
     const auto now = std::chrono::steady_clock::now();
-    auto it = volume_cache_.find(dir);
-    if (it != volume_cache_.end() && now - it->second.at < std::chrono::minutes(1)) return it->second.usage;
-    const auto usage = directory_usage(dir);
-    volume_cache_[dir] = CachedUsage{now, usage};
-    return usage;
+    std::lock_guard lock(volume_mutex_);
+    auto &entry = volume_cache_[dir];
+    const bool stale = !entry.usage || now - entry.at >= std::chrono::minutes(1);
+    if (stale && !entry.walking) {
+        entry.walking = true;
+        asio::post(walker_, [this, dir] {
+            const auto usage = directory_usage(dir);
+            std::lock_guard done(volume_mutex_);
+            auto &e = volume_cache_[dir];
+            e.usage = usage;
+            e.at = std::chrono::steady_clock::now();
+            e.walking = false;
+        });
+    }
+    return entry.usage;
 }
 
 }  // namespace systemk::stats
