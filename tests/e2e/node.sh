@@ -71,8 +71,8 @@ node-ip: 127.0.0.1
 addr: ":$((${SYSTEMK_E2E_KUBELET_PORT:-10250} + index - 1))"
 $serving_lines
 CFG
-  # journald's own defaults stay: pod units lift its rate limit themselves
-  # (LogRateLimitIntervalSec=0), which e2e_logs_hundred_thousand_lines shows.
+  # journald's own defaults stay: pod units raise its rate limit themselves
+  # (LogRateLimitBurst=), which e2e_logs_hundred_thousand_lines shows.
   rm -f "$dir/rootfs/etc/systemd/journald.conf.d/systemk-e2e.conf"
   cat > "$dir/rootfs/etc/systemd/system/systemk.service" <<UNIT
 [Unit]
