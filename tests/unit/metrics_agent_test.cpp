@@ -106,7 +106,13 @@ TEST(AgentMetrics, TextHasEveryFamilyOnceWithHelpAndType) {
     const std::vector<boost::json::object> pods{
         boost::json::parse(R"({"spec":{"containers":[{"name":"c"}]},"status":{"phase":"Running",
             "containerStatuses":[{"name":"c","state":{"running":{}}}]}})").as_object()};
+    // Labelled families appear with their first child: touch every hook (each test may run alone).
     api_request("GET", 200, 1ms);
+    watch_restart("/api/v1/pods", "closed");
+    informer_list("/api/v1/pods");
+    { unit_operation("StartUnit").finish(true); }
+    { plugin_call("volumes", "prepare").finish(true); }
+    { const ScopedDuration timing(pod_sync_duration("sync")); }
     const auto text = agent_metrics_text(pods);
     std::istringstream lines(text);
     std::set<std::string> typed, helped;
