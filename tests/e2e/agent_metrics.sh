@@ -81,6 +81,11 @@ POD
 
   local check; check=$("$promtool" check metrics < "$after" 2>&1) || fail "promtool check metrics: $check"
   [[ -z $check ]] || fail "promtool check metrics found problems: $check"
+  # Through the API server, as `kubectl get --raw` users and Prometheus' node proxy see it.
+  local proxied=$RUN/metrics.proxied
+  $KUBECTL get --raw "/api/v1/nodes/$NODE/proxy/metrics" > "$proxied" || fail "GET /metrics through the API server failed"
+  greater "$(value_of "$proxied" 'systemk_pods{phase="Running"}')" 0 || fail "no Running pod in the proxied /metrics"
+  check=$("$promtool" check metrics < "$proxied" 2>&1) || fail "promtool check metrics (proxied): $check"
 
   local v
   v=$(sum_of "$after" rest_client_requests_total); greater "$v" 0 || fail "no API requests counted"
@@ -106,12 +111,13 @@ POD
   # The agent's start time: within the node's uptime and not in the future.
   v=$(value_of "$after" process_start_time_seconds)
   greater "$v" "$(( $(date +%s) - 86400 ))" && ! greater "$v" "$(( $(date +%s) + 5 ))" || fail "start time $v"
-  echo "anonymous 401, unknown user 403, kubelet client 200; promtool check metrics passes;" \
+  echo "anonymous 401, unknown user 403, kubelet client 200 (direct and through the API server);" \
+       "promtool check metrics passes;" \
        "$(sum_of "$after" rest_client_requests_total) API requests," \
        "$(value_of "$after" 'systemk_pod_sync_duration_seconds_count{operation="sync"}') pod syncs," \
        "$(value_of "$after" 'systemk_pods{phase="Running"}') running pods," \
        "RSS $(( $(value_of "$after" process_resident_memory_bytes | cut -d. -f1) / 1048576 )) MiB"
-  rm -rf "$d" "$before" "$after" "$RUN/metrics.headers"
+  rm -rf "$d" "$before" "$after" "$proxied" "$RUN/metrics.headers"
   k delete pod counted --wait=false >/dev/null
 }
 
