@@ -23,6 +23,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/referenced_objects.h"
 #include "kube/token_manager.h"
+#include "metrics/agent_metrics.h"
 #include "node/addresses.h"
 #include "node/node_agent.h"
 #include "pods/reconciler.h"
@@ -427,6 +428,7 @@ int agent_command(const std::vector<std::string> &raw_args, bool join) {
     view.node_name = settings.name;
     view.pod = [&pods](const std::string &key) { return pods.get(key); };
     view.pods = [&pods] { return pods.list(); };
+    view.agent_metrics = [&pods] { return metrics::agent_metrics_text(pods.list()); };
     view.current_run = [&io, units = unit_manager.get()](const std::string &unit) -> asio::awaitable<std::optional<server::UnitRun>> {
         if (!units) co_return std::nullopt;
         // Asked on the agent's loop, where the systemd connection lives; this side just waits.

@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "metrics/agent_metrics.h"
+
 #include <algorithm>
 #include <fstream>
 
@@ -188,6 +190,7 @@ asio::awaitable<std::pair<ApiResponse, bool>> ApiClient::exchange(Stream &stream
 asio::awaitable<ApiResponse> ApiClient::request(http::verb verb, std::string target, std::string body,
                                                 std::string content_type, Priority priority) {
     co_await gate_.enter(priority);
+    const auto started = std::chrono::steady_clock::now();
     // No co_await inside a catch block: take the failure out, free the slot, then rethrow.
     std::exception_ptr failure;
     ApiResponse res;
@@ -198,6 +201,7 @@ asio::awaitable<ApiResponse> ApiClient::request(http::verb verb, std::string tar
         failure = std::current_exception();
     }
     gate_.leave();
+    metrics::api_request(http::to_string(verb), failure ? 0 : res.status, std::chrono::steady_clock::now() - started);
     if (failure) std::rethrow_exception(failure);
     co_return res;
 }
@@ -246,6 +250,7 @@ asio::awaitable<void> ApiClient::stream(std::string target, std::function<void(s
     (void)hn;
     if (hec) throw ApiError(0, "watch failed: " + describe(hec));
     const unsigned status = parser.get().result_int();
+    metrics::api_watch(status);
     std::string pending;
     char chunk[16384];
     while (!parser.is_done()) {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "metrics/agent_metrics.h"
+
 #include <random>
 
 namespace systemk::kube {
@@ -71,6 +73,7 @@ asio::awaitable<void> Informer::list() {
     owned_ = cache_.replace(owned_, items);
     resource_version_ = rv;
     relist_ = false;
+    metrics::informer_list(collection_);
     if (!synced_) spdlog::info("informer={} synced objects={}", label_, items.size());
     synced_ = true;
     rejection_.clear();
@@ -94,9 +97,11 @@ void Informer::handle_event(std::string_view line) {
         const auto *code = obj.if_contains("code");
         if (code && code->is_int64() && code->get_int64() == 410) {
             spdlog::info("informer={} resourceVersion expired (410 Gone); relisting", label_);
+            metrics::watch_restart(collection_, "expired");
             relist_ = true;
         } else {
             spdlog::warn("informer={} watch error: {}", label_, boost::json::serialize(obj).substr(0, 300));
+            metrics::watch_restart(collection_, "error");
             relist_ = true;
         }
         return;
@@ -127,6 +132,7 @@ asio::awaitable<void> Informer::run() {
             if (resource_version_.empty() || relist_) co_await list();
             if (stopped_) break;
             co_await watch();
+            if (!relist_) metrics::watch_restart(collection_, "closed");  // (an ERROR event counted itself)
             if (failing) spdlog::info("informer={} reconnected", label_);
             rejection_.clear();
             failing = false;
@@ -134,15 +140,18 @@ asio::awaitable<void> Informer::run() {
             continue;
         } catch (const ApiError &e) {
             if (e.status() == 410) {
+                metrics::watch_restart(collection_, "expired");
                 relist_ = true;
                 continue;
             }
+            metrics::watch_restart(collection_, "error");
             if (e.tls_verification_failed() || e.status() == 401) rejection_ = e.what();
             if (!failing) spdlog::warn("informer={} {}; retrying with backoff", label_, e.what());
             else spdlog::debug("informer={} still failing: {}", label_, e.what());
             failing = true;
         } catch (const std::exception &e) {
             spdlog::error("informer={} unexpected error: {}", label_, e.what());
+            metrics::watch_restart(collection_, "error");
             failing = true;
             relist_ = true;
         }

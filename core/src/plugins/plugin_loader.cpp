@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "metrics/agent_metrics.h"
 #include "plugins/host_services.h"
 #include "plugins/image_name.h"
 #include "plugins/plugin_file_policy.h"
@@ -139,8 +140,10 @@ private:
         const auto req = boost::json::serialize(request);
         OutputBuffer result, error;
         systemk_status status = SYSTEMK_ERR_INTERNAL;
+        auto timing = metrics::plugin_call(name_, what);  // a throw counts as an error
         try {
             status = call(req.c_str(), &result.out, &error.out);
+            timing.finish(status == SYSTEMK_OK);
         } catch (...) {
             throw PluginCallError(SYSTEMK_ERR_INTERNAL,
                                   "plugin " + name_ + " " + what + " threw an exception (a bug in the plugin)");

@@ -6,6 +6,7 @@
 
 #include <csignal>
 
+#include "metrics/agent_metrics.h"
 #include "node/node_object.h"
 #include "pods/cache_lookup.h"
 #include "pods/container_files.h"
@@ -274,6 +275,8 @@ asio::awaitable<systemd::UnitState> Reconciler::read_state(const std::string &un
 asio::awaitable<void> Reconciler::sync(std::string key) {
     auto alive = alive_;
     const auto pod = pods_.get(key);
+    const metrics::ScopedDuration timing(metrics::pod_sync_duration(
+        !pod ? "remove" : str_at(*pod, {"metadata", "deletionTimestamp"}).empty() ? "sync" : "terminate"));
     if (!pod) {
         // Gone from the API (deleted, also while the agent was down): its units go too.
         const bool done = co_await remove_units(key, "", false);

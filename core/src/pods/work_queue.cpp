@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "metrics/agent_metrics.h"
+
 namespace systemk::pods {
 
 namespace asio = boost::asio;
@@ -15,12 +17,14 @@ WorkQueue::~WorkQueue() { *alive_ = false; }
 void WorkQueue::add(const std::string &key) {
     if (running_.count(key)) {
         dirty_.insert(key);
+        publish_depth();
         return;
     }
     if (queued_.count(key)) return;
     if (running_.size() >= max_running_) {
         waiting_.push_back(key);
         queued_.insert(key);
+        publish_depth();
         return;
     }
     launch(key);
@@ -41,6 +45,7 @@ void WorkQueue::add_after(const std::string &key, std::chrono::milliseconds dela
 
 void WorkQueue::launch(const std::string &key) {
     running_.insert(key);
+    publish_depth();
     asio::co_spawn(executor_, worker_(key), [this, key, alive = alive_](std::exception_ptr e) {
         if (!*alive) return;
         if (e) {
@@ -67,6 +72,10 @@ void WorkQueue::finished(const std::string &key) {
         queued_.erase(next);
         launch(next);
     }
+    publish_depth();
 }
+
+// The agent has one queue, the pod workers': its gauges are the process's.
+void WorkQueue::publish_depth() const { metrics::pod_workers(running_.size(), waiting_.size() + dirty_.size()); }
 
 }  // namespace systemk::pods

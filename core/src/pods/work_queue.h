@@ -31,6 +31,7 @@ public:
 private:
     void launch(const std::string &key);
     void finished(const std::string &key);
+    void publish_depth() const;  // to the agent's metrics
 
     boost::asio::any_io_executor executor_;
     Worker worker_;

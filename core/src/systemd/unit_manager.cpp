@@ -1,5 +1,6 @@
 #include "systemd/unit_manager.h"
 
+#include "metrics/agent_metrics.h"
 #include "util/private_file.h"
 
 #include <fcntl.h>
@@ -357,6 +358,7 @@ int UnitManager::on_reloading(sd_bus_message *m, void *userdata, sd_bus_error *)
 
 asio::awaitable<UnitManager::Reply> UnitManager::call(const std::string &path, const char *iface, const char *method,
                                                       const std::function<int(sd_bus_message *)> &append) {
+    auto timing = metrics::unit_operation(method);  // an early return counts as an error
     if (!connected_ || !bus_) co_return Reply{nullptr, failure("systemk.NotConnected", "not connected to systemd")};
     sd_bus_message *req = nullptr;
     int r = sd_bus_message_new_method_call(bus_, &req, kService, path.c_str(), iface, method);
@@ -380,6 +382,7 @@ asio::awaitable<UnitManager::Reply> UnitManager::call(const std::string &path, c
             rearm();
         },
         asio::use_awaitable);
+    timing.finish(reply.outcome.ok);
     co_return reply;
 }
 
