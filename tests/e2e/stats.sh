@@ -128,7 +128,7 @@ case_resource_metrics() {
   setup_ns
   burner
   local text; text=$(raw metrics/resource)
-  local line; line=$(grep -E "^container_cpu_usage_seconds_total\{container=\"burn\",namespace=\"$NS\",pod=\"burner\"\} [0-9.e+]+ [0-9]+$" <<<"$text") \
+  local line; line=$(grep -E "^container_cpu_usage_seconds_total\{container=\"burn\",namespace=\"$NS\",pod=\"burner\"\} [0-9.e+-]+ [0-9]+$" <<<"$text") \
     || fail "no container CPU sample for burner in: $(head -c 800 <<<"$text")"
   local seconds; seconds=$(awk '{print $2}' <<<"$line")
   local ns; ns=$(unit_cpu_ns)
@@ -136,7 +136,7 @@ case_resource_metrics() {
     || fail "container_cpu_usage_seconds_total $seconds s, the unit used $ns ns"
   for family in container_memory_working_set_bytes pod_cpu_usage_seconds_total pod_memory_working_set_bytes \
                 node_cpu_usage_seconds_total node_memory_working_set_bytes; do
-    grep -qE "^$family(\{[^}]*\})? [0-9.e+]+ [0-9]+$" <<<"$text" || fail "no $family sample"
+    grep -qE "^$family(\{[^}]*\})? [0-9.e+-]+ [0-9]+$" <<<"$text" || fail "no $family sample"
   done
   grep -qx 'scrape_error 0' <<<"$text" || fail "scrape_error is not 0"
   if [[ -x $E2E_DIR/promtool.sh ]]; then

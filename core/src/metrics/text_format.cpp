@@ -1,5 +1,6 @@
 #include "metrics/text_format.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -37,9 +38,10 @@ std::string format_value(double value) {
         std::snprintf(buf, sizeof buf, "%.0f", value);
         return buf;
     }
+    // The shortest text that reads back as the same double (0.1, not 0.10000000000000001).
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", value);
-    return buf;
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 void TextWriter::family(std::string_view name, std::string_view type, std::string_view help) {
