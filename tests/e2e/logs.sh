@@ -50,6 +50,8 @@ case_logs_options() {
   [[ $all == "$expected" ]] || fail "full log differs: $(head -c 300 <<<"$all")"
   # No systemd lines ("Started ...") and nothing from other units.
   ! grep -q -e Started -e systemd <<<"$all" || fail "systemd's own lines in the log"
+  # More lines asked for than the run has: all of them, the first one included.
+  [[ $(logs lines --tail=100) == "$all" ]] || fail "--tail=100 of a 21-line run gave: $(k logs lines --tail=100 | head -3)"
   local tail; tail=$(logs lines --tail=5)
   [[ $tail == "$(seq 17 20 | sed 's/^/line-/'; printf 'no newline')" ]] || fail "--tail=5 gave: $tail"
   local stamped; stamped=$(logs lines --timestamps --tail=3)

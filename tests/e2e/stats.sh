@@ -139,10 +139,8 @@ case_resource_metrics() {
     grep -qE "^$family(\{[^}]*\})? [0-9.e+-]+ [0-9]+$" <<<"$text" || fail "no $family sample"
   done
   grep -qx 'scrape_error 0' <<<"$text" || fail "scrape_error is not 0"
-  if [[ -x $E2E_DIR/promtool.sh ]]; then
-    local promtool; promtool=$("$E2E_DIR/promtool.sh") || fail "no promtool"
-    "$promtool" check metrics <<<"$text" || fail "promtool check metrics failed"
-  fi
+  local promtool; promtool=$("$E2E_DIR/promtool.sh") || fail "no promtool"
+  "$promtool" check metrics <<<"$text" || fail "promtool check metrics failed"
   # Without credentials: 401, like every kubelet path.
   local port; port=$($KUBECTL get node "$NODE" -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')
   [[ $(curl -sS -o /dev/null -w '%{http_code}' --cacert "$RUN/pki/ca.crt" "https://127.0.0.1:$port/metrics/resource") == 401 ]] \

@@ -199,7 +199,7 @@ Snapshot sample_snapshot() {
     s.node.network.default_interface = "eth0";
     s.node.network.interfaces = {{"eth0", 1, 2, 3, 4}};
     s.node.root_fs = FsStats{100, 40, 60, 10, 4, 6};
-    PodSample p{"web", "prod", "uid-1", 1699999000, {}, {}, {}};
+    PodSample p{"web", "prod", "uid-1", 1699999000, {}, {}, {}, {}};
     ContainerSample a{"a", 1699999001, {}, 100000000, 4096};
     a.usage.exists = true;
     a.usage.cpu_ns = 1500000000;
@@ -306,6 +306,11 @@ TEST_F(StatsFakeTree, CollectorReadsThePodsUnits) {
     std::set<std::string> volumes;
     for (const auto &v : p.at("volume").as_array()) volumes.insert(std::string(v.at("name").as_string()));
     EXPECT_EQ(volumes, (std::set<std::string>{"data", "token"}));
+    // Ephemeral storage is the disk-backed volumes only (the projected token is in memory).
+    for (const auto &v : p.at("volume").as_array())
+        if (v.at("name") == "data") {
+            EXPECT_EQ(p.at("ephemeral-storage").at("usedBytes"), v.at("usedBytes"));
+        }
     const auto metrics = [&] {
         std::string text;
         boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> { text = co_await collector.resource_metrics(); },

@@ -1,10 +1,14 @@
 #include "server/container_journal.h"
 
+#include <systemd/sd-messages.h>
+
 #include <cerrno>
 #include <cstring>
 
 namespace systemk::server {
 namespace {
+
+constexpr int64_t kLateLineUsec = 1000000;
 
 std::string_view field(sd_journal *j, const char *name) {
     const void *data = nullptr;
@@ -84,13 +88,19 @@ void ContainerJournal::position(const LogOptions &options) {
         if (match_.until_usec) sd_journal_seek_realtime_usec(journal_, static_cast<uint64_t>(*match_.until_usec));
         else sd_journal_seek_tail(journal_);
         int64_t counted = 0;
+        bool moved = false, before_window = false;
         while (counted < *options.tail_lines && sd_journal_previous(journal_) > 0) {
+            moved = true;
             uint64_t usec = 0;
-            if (sd_journal_get_realtime_usec(journal_, &usec) == 0 && static_cast<int64_t>(usec) < *match_.from_usec) break;
+            if (sd_journal_get_realtime_usec(journal_, &usec) == 0 && static_cast<int64_t>(usec) < *match_.from_usec) {
+                before_window = true;
+                break;
+            }
             if (in_run()) ++counted;
         }
-        // On the earliest entry to send, or before the window (read() skips what is not the run's).
-        pending_ = counted > 0 && counted == *options.tail_lines;
+        // Standing on the earliest entry to send (also when the journal has no earlier one):
+        // read() starts there; before the window, it starts with the next one.
+        pending_ = moved && !before_window;
     } else if (options.tail_lines) {
         sd_journal_seek_tail(journal_);
         if (*options.tail_lines == 0) {
@@ -120,6 +130,9 @@ bool ContainerJournal::read(LogFormatter &formatter, std::string &out, size_t bu
         if (formatter.exhausted() || !next()) return false;
         uint64_t usec = 0;
         if (sd_journal_get_realtime_usec(journal_, &usec) < 0) continue;
+        // Past a finished run's window (and the moment its last lines may take to arrive) lies
+        // only the next run: stop instead of walking through all of it.
+        if (match_.until_usec && static_cast<int64_t>(usec) >= *match_.until_usec + kLateLineUsec) return false;
         if (!in_run()) continue;
         if (since_ && static_cast<int64_t>(usec) < *since_) continue;
         // journald splits a line longer than LineMax= and marks the piece: no newline there.
@@ -137,9 +150,12 @@ int ContainerJournal::wait_fd() {
 
 void ContainerJournal::changed() { sd_journal_process(journal_); }
 
-std::optional<std::string> ContainerJournal::previous_invocation(const ContainerMatch &who, const std::string &current) {
+std::optional<std::string> ContainerJournal::previous_invocation(const ContainerMatch &who, const std::string &current,
+                                                                 std::optional<int64_t> current_start_usec) {
     ContainerJournal reader(ContainerMatch{who.unit, who.pod_uid, who.container, {}, {}, {}});
-    sd_journal_seek_tail(reader.journal_);
+    // From the current run's start where known: its own lines can be many.
+    if (current_start_usec) sd_journal_seek_realtime_usec(reader.journal_, static_cast<uint64_t>(*current_start_usec));
+    else sd_journal_seek_tail(reader.journal_);
     while (sd_journal_previous(reader.journal_) > 0) {
         const auto id = field(reader.journal_, "_SYSTEMD_INVOCATION_ID");
         if (!id.empty() && id != current) return std::string(id);
@@ -164,10 +180,12 @@ std::vector<UnitRunStart> ContainerJournal::unit_runs(const std::string &unit, s
             if (id.empty() || sd_journal_get_realtime_usec(j, &usec) < 0) continue;
             if (newest_first.empty() || newest_first.back().invocation_id != id) {
                 if (newest_first.size() == max_runs + 1) break;
-                newest_first.push_back(UnitRunStart{std::string(id), static_cast<int64_t>(usec)});
+                newest_first.push_back(UnitRunStart{std::string(id), static_cast<int64_t>(usec), false});
             } else {
                 newest_first.back().start_usec = static_cast<int64_t>(usec);
             }
+            // "Starting …" comes before the process: a run whose journal lost it has no known start.
+            if (field(j, "MESSAGE_ID") == SD_MESSAGE_UNIT_STARTING_STR) newest_first.back().complete = true;
         }
     } catch (...) {
         sd_journal_close(j);

@@ -56,6 +56,7 @@ struct ContainerMatch {
 struct UnitRunStart {
     std::string invocation_id;
     int64_t start_usec = 0;  // PID 1's first message about the run
+    bool complete = false;   // that message is its "Starting …": the start is the run's own
 };
 
 class ContainerJournal {
@@ -80,7 +81,8 @@ public:
     // The invocation of the container's unit, among its runs in the journal, that ran last
     // before `current` (the run systemd reports now); nullopt if there is none.
     // (`who`: unit, pod UID and container; its run fields are ignored.)
-    static std::optional<std::string> previous_invocation(const ContainerMatch &who, const std::string &current);
+    static std::optional<std::string> previous_invocation(const ContainerMatch &who, const std::string &current,
+                                                          std::optional<int64_t> current_start_usec = std::nullopt);
     // The unit's last `max_runs` runs (of any pod that had its name), oldest first, from PID 1's
     // messages about it; empty when the journal no longer has them.
     static std::vector<UnitRunStart> unit_runs(const std::string &unit, size_t max_runs);

@@ -154,21 +154,23 @@ std::optional<ContainerMatch> run_match(const Target &t, const std::string &cont
     const auto runs = ContainerJournal::unit_runs(t.unit, 3);
     size_t at = runs.size();
     for (size_t i = 0; i < runs.size(); ++i)
-        if (runs[i].invocation_id == current) at = i;
+        if (runs[i].invocation_id == current && runs[i].complete) at = i;
     if (!t.options.previous) {
         if (at == runs.size()) return ContainerMatch{t.unit, t.uid, container, current, {}, {}};
         return ContainerMatch{t.unit, t.uid, container, current, runs[at].start_usec, {}};
     }
     const ContainerMatch who{t.unit, t.uid, container, {}, {}, {}};
-    const auto by_id = ContainerJournal::previous_invocation(who, current);
-    if (at != runs.size() && at > 0) {
+    if (at != runs.size() && at > 0 && runs[at - 1].complete) {
         const auto &before = runs[at - 1];
         // The run before may have been an earlier pod's with the same name: it is this pod's if
-        // its lines carry the pod's UID.
-        if ((by_id && *by_id == before.invocation_id) ||
-            ContainerJournal::has_entries(who, before.start_usec, runs[at].start_usec))
+        // its window holds the pod's lines.
+        if (ContainerJournal::has_entries(who, before.start_usec, runs[at].start_usec))
             return ContainerMatch{t.unit, t.uid, container, before.invocation_id, before.start_usec, runs[at].start_usec};
     }
+    // No windows to go by (or a silent run before): the last other run by invocation ID.
+    std::optional<int64_t> current_start;
+    if (at != runs.size()) current_start = runs[at].start_usec;
+    const auto by_id = ContainerJournal::previous_invocation(who, current, current_start);
     if (!by_id) return std::nullopt;
     return ContainerMatch{t.unit, t.uid, container, *by_id, {}, {}};
 }

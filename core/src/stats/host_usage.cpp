@@ -1,5 +1,6 @@
 #include "stats/host_usage.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,24 +111,46 @@ std::optional<FsStats> file_system_stats(const fs::path &path) {
     return s;
 }
 
-DirectoryUsage directory_usage(const fs::path &dir) {
-    DirectoryUsage u;
-    struct stat top{};
-    if (::lstat(dir.c_str(), &top) != 0) return u;
-    std::error_code ec;
-    u.bytes += static_cast<uint64_t>(top.st_blocks) * 512;
-    u.inodes += 1;
-    for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-         !ec && it != end; it.increment(ec)) {
+namespace {
+
+// Adds what lies below the open directory `dir` (on device `dev`). Every step is relative to
+// a descriptor and never follows a link, so a pod renaming its files while the walk runs (as
+// root) cannot steer it out of the volume; an entry that cannot be read is skipped, not the rest.
+void add_directory(int dir, dev_t dev, DirectoryUsage &u, int depth) {
+    DIR *d = ::fdopendir(dir);
+    if (!d) {
+        ::close(dir);
+        return;
+    }
+    while (const dirent *e = ::readdir(d)) {
+        const std::string_view name(e->d_name);
+        if (name == "." || name == "..") continue;
         struct stat st{};
-        if (::lstat(it->path().c_str(), &st) != 0) continue;
-        if (st.st_dev != top.st_dev) {  // a mount below: its own file system
-            it.disable_recursion_pending();
-            continue;
-        }
+        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != dev) continue;
         u.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
         u.inodes += 1;
+        if (S_ISDIR(st.st_mode) && depth < 256) {
+            const int sub = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0) add_directory(sub, dev, u, depth + 1);
+        }
     }
+    ::closedir(d);
+}
+
+}  // namespace
+
+DirectoryUsage directory_usage(const fs::path &dir) {
+    DirectoryUsage u;
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return u;
+    struct stat top{};
+    if (::fstat(fd, &top) != 0) {
+        ::close(fd);
+        return u;
+    }
+    u.bytes += static_cast<uint64_t>(top.st_blocks) * 512;
+    u.inodes += 1;
+    add_directory(fd, top.st_dev, u, 0);
     return u;
 }
 

@@ -41,10 +41,15 @@ struct VolumeKind {
     bool local = false;
     bool ephemeral = false;  // counts toward the pod's ephemeral storage
 };
+// Ephemeral storage as the kubelet counts it: the volumes on the node's disk (emptyDir not in
+// memory, configMap, downwardAPI); secrets and projected tokens live in memory.
 VolumeKind volume_kind(const json::object &volume) {
-    if (volume.contains("emptyDir")) return {true, true};
-    for (const char *k : {"configMap", "secret", "projected", "downwardAPI"})
-        if (volume.contains(k)) return {true, true};
+    if (const auto *empty = volume.if_contains("emptyDir")) {
+        const bool memory = empty->is_object() && string_at(&empty->get_object(), "medium") == "Memory";
+        return {true, !memory};
+    }
+    if (volume.contains("configMap") || volume.contains("downwardAPI")) return {true, true};
+    if (volume.contains("secret") || volume.contains("projected")) return {true, false};
     return {};
 }
 
@@ -165,6 +170,7 @@ PodSample StatsCollector::read_pod(const json::object &pod, CpuRateTracker::Cloc
         }
     }
 
+    p.ephemeral_fs = file_system_stats(node_.state_dir);
     if (const auto *volumes = array_at(*spec, "volumes"))
         for (const auto &v : *volumes) {
             if (!v.is_object()) continue;

@@ -145,7 +145,7 @@ json::object summary_json(const Snapshot &s) {
             for (const auto &name : p.ephemeral_volumes) {
                 if (name != v.name) continue;
                 if (!ephemeral) {
-                    ephemeral = v.fs;
+                    ephemeral = p.ephemeral_fs ? *p.ephemeral_fs : v.fs;
                     ephemeral->used_bytes = 0;
                     ephemeral->inodes_used = 0;
                 }

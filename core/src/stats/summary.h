@@ -34,6 +34,7 @@ struct PodSample {
     std::vector<ContainerSample> containers;
     std::vector<VolumeSample> volumes;
     std::vector<std::string> ephemeral_volumes;  // names of volumes that count as ephemeral storage
+    std::optional<FsStats> ephemeral_fs;         // the file system ephemeral storage is on
 };
 
 struct NodeSample {

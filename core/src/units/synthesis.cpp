@@ -434,13 +434,13 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
     service.add("StandardOutput", "journal");
     service.add("StandardError", "journal");
     service.add("SyslogIdentifier", cname);
-    // `kubectl logs` promises every line; journald's default per-unit limit (10 000 lines in
-    // 30 s, scaled up a little with free disk space) would silently drop a busy container's
-    // output. systemd 252 ignores LogRateLimitIntervalSec=0 (0 reads as "not set"), so the
-    // burst is raised instead; journald scales it by at most 6, which stays within its 32 bits.
-    // The journal's size limits still apply.
+    // journald's default per-unit limit (10 000 lines in 30 s, scaled up by at most 6 with free
+    // disk space) drops a busy container's lines that `kubectl logs` promises. Raised, not lifted
+    // (systemd 252 reads LogRateLimitIntervalSec=0 as "not set" anyway): the journal's size
+    // limits are shared by the node, and one pod logging without bound would rotate every
+    // other pod's lines away sooner.
     service.add("LogRateLimitIntervalSec", "30s");
-    service.add("LogRateLimitBurst", "100000000");
+    service.add("LogRateLimitBurst", "200000");
     // Exact journal matches for `kubectl logs` and for `journalctl SYSTEMK_POD_UID=...`: the
     // unit name alone is shared by every pod that ever had this namespace/name.
     for (const auto &[field, value] : {std::pair<const char *, std::string>{"SYSTEMK_POD_NAMESPACE", ns},
