@@ -28,9 +28,4 @@ AptOperations &LazyApt::backend() const {
     return *backend_;
 }
 
-bool LazyApt::loaded() const {
-    std::lock_guard lock(load_mutex_);
-    return backend_ != nullptr;
-}
-
 }  // namespace pkg_apt

@@ -30,8 +30,6 @@ public:
     std::string sha256_of_text(const std::string &text) const override { return backend().sha256_of_text(text); }
     const AptSettings &settings() const override { return settings_; }
 
-    bool loaded() const;
-
 private:
     AptOperations &backend() const;  // throws AptError
 

@@ -36,9 +36,4 @@ bool LazyLibrary::host_can_run() {
     }
 }
 
-bool LazyLibrary::loaded() const {
-    std::lock_guard lock(load_mutex_);
-    return backend_ != nullptr;
-}
-
 }  // namespace pkg_native

@@ -45,7 +45,6 @@ public:
     // library (pkg-rpm on a host without rpm's configuration). A backend file that cannot be
     // loaded is not the host's verdict: calls report it, as a clear error, each time.
     bool host_can_run();
-    bool loaded() const;
 
 private:
     PackageLibrary &backend() const;  // throws NativeError
