@@ -7,6 +7,8 @@
 #include <apt-pkg/configuration.h>
 #include <apt-pkg/depcache.h>
 #include <apt-pkg/error.h>
+#include <apt-pkg/fileutl.h>
+#include <apt-pkg/hashes.h>
 #include <apt-pkg/init.h>
 #include <apt-pkg/install-progress.h>
 #include <apt-pkg/packagemanager.h>
@@ -30,6 +32,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <type_traits>
 
 #include "start_policy.h"
 
@@ -129,11 +132,9 @@ AptPackages::AptPackages(AptSettings settings) : settings_(std::move(settings)) 
     _config->Set("DPkg::Progress-Fancy", "false");
     // A pod gets the package and what it depends on, not what it merely recommends.
     _config->Set("APT::Install-Recommends", "false");
-    // debconf reads it from the environment of the maintainer scripts. Set once, from init,
-    // before any other thread of this plugin runs.
-    setenv("DEBIAN_FRONTEND", "noninteractive", 1);
+    // DEBIAN_FRONTEND=noninteractive and the recovery of policy-rc.d are the front's, at init
+    // (LazyApt): this runs later, on a worker thread, where setenv would race other threads.
     if (!pkgInitSystem(*_config, _system)) fail(AptError::Failed, "cannot initialise apt's view of dpkg");
-    StartsForbidden::recover(settings_.root);
 }
 
 Plan AptPackages::plan(const PackageRef &ref, bool upgrade, bool may_refresh) {
@@ -268,4 +269,24 @@ std::vector<std::string> AptPackages::files_of(const std::string &name, const st
     return files;
 }
 
+std::string AptPackages::sha256_of_text(const std::string &text) const {
+    Hashes h(Hashes::SHA256SUM);
+    h.Add(text.c_str());
+    return h.GetHashString(Hashes::SHA256SUM).HashValue();
+}
+
+std::string AptPackages::sha256_of_file(const std::string &path) const {
+    FileFd fd(path, FileFd::ReadOnly);
+    Hashes h(Hashes::SHA256SUM);
+    if (!fd.IsOpen() || !h.AddFD(fd)) throw AptError(AptError::Failed, "cannot read " + path);
+    return h.GetHashString(Hashes::SHA256SUM).HashValue();
+}
+
 }  // namespace pkg_apt
+
+// The backend's one exported symbol (libsystemk-apt-backend.so, shared by pkg-apt and pkg-url).
+extern "C" __attribute__((visibility("default"))) pkg_apt::AptOperations *systemk_backend_make(
+    const pkg_apt::AptSettings &settings) {
+    return new pkg_apt::AptPackages(settings);
+}
+static_assert(std::is_same_v<decltype(&systemk_backend_make), pkg_apt::AptBackendFactory>);

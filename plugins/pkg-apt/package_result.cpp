@@ -43,7 +43,7 @@ void mask_units(const std::string &root, const std::string &package, const std::
     }
 }
 
-Outcome describe(const AptPackages &apt, const Plan &plan, json::object out, bool has_command) {
+Outcome describe(const AptOperations &apt, const Plan &plan, json::object out, bool has_command) {
     const auto choice = choose_service_unit(plan.name, apt.files_of(plan.name, plan.arch));
     if (choice.ambiguous && !has_command) {
         std::string names;
@@ -67,7 +67,7 @@ Outcome describe(const AptPackages &apt, const Plan &plan, json::object out, boo
 
 }  // namespace
 
-Outcome install_and_describe(AptPackages &apt, const Plan &plan, const std::string &state_dir, bool has_command,
+Outcome install_and_describe(AptOperations &apt, const Plan &plan, const std::string &state_dir, bool has_command,
                              const Logger &log) {
     if (plan.needs_install) {
         const bool fresh = plan.installed.empty();
@@ -82,7 +82,7 @@ Outcome install_and_describe(AptPackages &apt, const Plan &plan, const std::stri
     return describe(apt, plan, std::move(out), has_command);
 }
 
-Outcome describe_dry_run(const AptPackages &apt, const Plan &plan, const std::string &state_dir) {
+Outcome describe_dry_run(const AptOperations &apt, const Plan &plan, const std::string &state_dir) {
     json::object out{{"package", plan.name}, {"version", plan.target}, {"present", !plan.needs_install},
                      {"installed", installed_by_systemk(state_dir, plan.name)}};
     if (plan.needs_install) return {json::serialize(out), ""};  // its unit is unknown until its files are on disk

@@ -19,10 +19,10 @@ struct Outcome {
 // every unit it ships that could start it outside Kubernetes), and describes the package's
 // unit. `has_command`: the pod gives its own command, so a package with several services and
 // none named after it is not an error. Throws AptError.
-Outcome install_and_describe(AptPackages &apt, const Plan &plan, const std::string &state_dir, bool has_command,
+Outcome install_and_describe(AptOperations &apt, const Plan &plan, const std::string &state_dir, bool has_command,
                              const Logger &log);
 
 // The result of a dry run: version, whether it is present, and its unit when it is.
-Outcome describe_dry_run(const AptPackages &apt, const Plan &plan, const std::string &state_dir);
+Outcome describe_dry_run(const AptOperations &apt, const Plan &plan, const std::string &state_dir);
 
 }  // namespace pkg_apt

@@ -1,6 +1,7 @@
 // pkg-apt: images that are Debian package names, "name" or "name:version". The package is
 // found and installed through libapt-pkg (with its dependencies, its daemon kept from starting
-// during the transaction), and its own service unit is handed to the host.
+// during the transaction), and its own service unit is handed to the host. This front never
+// links libapt-pkg: backends/libsystemk-apt-backend.so does, loaded on the first resolve.
 #include <boost/json.hpp>
 #include <sys/stat.h>
 
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "apt_packages.h"
+#include "lazy_apt.h"
 #include "package_choice.h"
 #include "package_result.h"
 #include "systemk/plugin.h"
@@ -25,7 +27,7 @@ constexpr size_t kMaxImage = 4096;
 
 struct Instance {
     const systemk_host *host = nullptr;
-    std::unique_ptr<AptPackages> apt;
+    std::unique_ptr<LazyApt> apt;
     std::string state_dir;  // remembers which packages systemk installed
     std::mutex mutex;       // libapt-pkg is process-wide state
 };
@@ -136,7 +138,7 @@ systemk_status init(const systemk_host *host, void **instance, systemk_output *e
         const auto interval = config(host, "refresh-interval", "300");
         settings.refresh_interval = std::chrono::seconds(std::stoul(interval));
         inst->state_dir = config(host, "state-dir", "/var/lib/systemk/pkg-apt");
-        inst->apt = std::make_unique<AptPackages>(settings);
+        inst->apt = std::make_unique<LazyApt>(settings, host);
         *instance = inst.release();
         return SYSTEMK_OK;
     } catch (const std::exception &e) {

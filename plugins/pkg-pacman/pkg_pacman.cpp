@@ -3,10 +3,12 @@
 // https URL of one (optionally "#sha256=<hex>"), which it installs into that root with no
 // install scriptlet and no hook run. Bare names are claimed only where the root has pacman's
 // local database, below pkg-apt and pkg-rpm (see claim).
+// This front never links libalpm: backends/libsystemk-alpm-backend.so does, loaded on first use.
 #include <cstring>
 #include <memory>
 #include <string_view>
 
+#include "../pkg-native/lazy_library.h"
 #include "../pkg-native/native_image.h"
 #include "../pkg-native/native_resolver.h"
 #include "alpm_library.h"
@@ -54,7 +56,10 @@ systemk_status init(const systemk_host *host, void **instance, systemk_output *e
         inst->root = settings.root;
         inst->dbpath = config(host, "dbpath", pkg_pacman::kDefaultDbPath);
         if (inst->dbpath.empty() || inst->dbpath[0] != '/') throw std::runtime_error("pkg-pacman.dbpath must be an absolute path inside the root");
-        inst->resolver = std::make_unique<NativeResolver>(host, settings, pkg_pacman::make_alpm_library(inst->root, inst->dbpath, host));
+        inst->resolver = std::make_unique<NativeResolver>(
+            host, settings,
+            std::make_unique<LazyLibrary>(LazyLibrarySpec{"pacman", &pkg_pacman::is_pacman_file, "libsystemk-alpm-backend.so",
+                                                          inst->root, inst->dbpath, host}));
         *instance = inst.release();
         return SYSTEMK_OK;
     } catch (const std::exception &e) {

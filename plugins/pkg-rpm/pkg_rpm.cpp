@@ -2,10 +2,12 @@
 // configured root ("name" or "name:version"), an absolute path of a .rpm file, or an https
 // URL of one (optionally "#sha256=<hex>"), which it installs into that root with no scriptlet
 // run. Bare names are claimed only where the root has an rpmdb, below pkg-apt (see claim).
+// This front never links librpm: backends/libsystemk-rpm-backend.so does, loaded on first use.
 #include <cstring>
 #include <memory>
 #include <string_view>
 
+#include "../pkg-native/lazy_library.h"
 #include "../pkg-native/native_image.h"
 #include "../pkg-native/native_resolver.h"
 #include "rpm_library.h"
@@ -19,15 +21,16 @@ constexpr size_t kMaxImage = 4096;
 
 struct Instance {
     std::string root, dbpath;
+    LazyLibrary *library = nullptr;  // owned by resolver
     std::unique_ptr<NativeResolver> resolver;
-    std::string unusable;  // why librpm cannot work on this host (no resolver then)
 };
 
 bool is_rpm_file(std::string_view file) { return file.size() > 4 && file.ends_with(".rpm") && !file.ends_with(".src.rpm"); }
 
 // Files and URLs of .rpm packages are unambiguously ours. A bare name is an RPM package only
 // on a host with an rpmdb; pkg-apt claims names at 50 where dpkg's database is, so Debian keeps
-// them even with Debian's rpm package installed; pkg-pacman claims below this.
+// them even with Debian's rpm package installed; pkg-pacman claims below this. Only a host with
+// an rpmdb loads librpm here: whether librpm can read its configuration decides the claim.
 int claim(void *instance, const char *image) noexcept {
     try {
         if (!image || !instance) return 0;
@@ -36,17 +39,13 @@ int claim(void *instance, const char *image) noexcept {
         const auto ref = parse_native_image(s, &is_rpm_file);
         if (!ref) return 0;
         if (ref->kind != NativeImage::Name) return 100;
-        return inst.unusable.empty() && pkg_rpm::has_rpmdb(inst.root, inst.dbpath) ? 40 : 0;
+        return pkg_rpm::has_rpmdb(inst.root, inst.dbpath) && inst.library->host_can_run() ? 40 : 0;
     } catch (...) {
         return 0;
     }
 }
 
 systemk_status resolve(void *instance, const char *request_json, systemk_output *result, systemk_output *error) noexcept {
-    if (instance && !static_cast<Instance *>(instance)->unusable.empty()) {
-        systemk_output_puts(error, static_cast<Instance *>(instance)->unusable.c_str());
-        return SYSTEMK_ERR_INVALID;
-    }
     return resolve_entry(instance ? static_cast<Instance *>(instance)->resolver.get() : nullptr, request_json, result, error);
 }
 
@@ -59,16 +58,10 @@ systemk_status init(const systemk_host *host, void **instance, systemk_output *e
         inst->root = settings.root;
         inst->dbpath = config(host, "dbpath", pkg_rpm::kDefaultDbPath);
         if (inst->dbpath.empty() || inst->dbpath[0] != '/') throw std::runtime_error("pkg-rpm.dbpath must be an absolute path inside the root");
-        // A host without rpm's configuration (a Debian node without rpm-common) still loads the
-        // plugin: it claims no bare names there and refuses .rpm images with the reason.
-        try {
-            inst->resolver =
-                std::make_unique<NativeResolver>(host, settings, pkg_rpm::make_rpm_library(inst->root, inst->dbpath, host));
-        } catch (const NativeError &e) {
-            inst->unusable = std::string("RPM packages cannot be installed on this host: ") + e.what() +
-                             " (install rpm's configuration, Debian's rpm-common)";
-            log(host, SYSTEMK_LOG_INFO, inst->unusable);
-        }
+        auto library = std::make_unique<LazyLibrary>(
+            LazyLibrarySpec{"rpm", &is_rpm_file, "libsystemk-rpm-backend.so", inst->root, inst->dbpath, host});
+        inst->library = library.get();
+        inst->resolver = std::make_unique<NativeResolver>(host, settings, std::move(library));
         *instance = inst.release();
         return SYSTEMK_OK;
     } catch (const std::exception &e) {

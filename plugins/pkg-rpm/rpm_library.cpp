@@ -287,12 +287,5 @@ std::unique_ptr<pkg_native::PackageLibrary> make_rpm_library(const std::string &
     return std::make_unique<RpmLibrary>(root, dbpath, host);
 }
 
-bool has_rpmdb(const std::string &root, const std::string &dbpath) {
-    const auto dir = pkg_native::under_root(root, dbpath);
-    struct stat st {};
-    for (const char *file : {"/rpmdb.sqlite", "/Packages.db", "/Packages"})
-        if (stat((dir + file).c_str(), &st) == 0) return true;
-    return false;
-}
 
 }  // namespace pkg_rpm

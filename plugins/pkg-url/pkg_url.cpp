@@ -3,10 +3,9 @@
 // TLS and CA settings), checked against the pin before anything is installed, kept in a cache
 // keyed by URL and digest, and installed with its dependencies through libapt-pkg, as pkg-apt
 // installs (the same code: the package's daemon kept from starting, its own units masked).
+// Like pkg-apt's, this front never links libapt-pkg: it loads the same backend on first use.
 #include <boost/json.hpp>
 
-#include <apt-pkg/fileutl.h>
-#include <apt-pkg/hashes.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include <string_view>
 
 #include "../pkg-apt/apt_packages.h"
+#include "../pkg-apt/lazy_apt.h"
 #include "../pkg-apt/package_result.h"
 #include "deb_url.h"
 #include "systemk/plugin.h"
@@ -34,7 +34,7 @@ constexpr size_t kMaxImage = 4096;
 
 struct Instance {
     const systemk_host *host = nullptr;
-    std::unique_ptr<AptPackages> apt;
+    std::unique_ptr<LazyApt> apt;
     std::string cache_dir;  // downloaded packages, by URL and digest
     std::string state_dir;  // which packages systemk installed
     std::mutex mutex;
@@ -76,19 +76,6 @@ systemk_status fail(systemk_output *error, systemk_status status, const std::str
     return status;
 }
 
-std::string sha256_of_text(const std::string &text) {
-    Hashes h(Hashes::SHA256SUM);
-    h.Add(text.c_str());
-    return h.GetHashString(Hashes::SHA256SUM).HashValue();
-}
-
-std::string sha256_of_file(const std::string &path) {
-    FileFd fd(path, FileFd::ReadOnly);
-    Hashes h(Hashes::SHA256SUM);
-    if (!fd.IsOpen() || !h.AddFD(fd)) throw AptError(AptError::Failed, "cannot read " + path);
-    return h.GetHashString(Hashes::SHA256SUM).HashValue();
-}
-
 // A .deb is an ar archive: anything else (an error page served with 200) is refused early.
 bool is_ar_archive(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
@@ -102,9 +89,9 @@ std::string fetch_package(Instance &inst, const DebUrl &deb) {
     std::error_code ec;
     std::filesystem::create_directories(inst.cache_dir, ec);
     if (ec) throw AptError(AptError::Failed, "cannot create " + inst.cache_dir + ": " + ec.message());
-    const auto path = inst.cache_dir + "/" + sha256_of_text(deb.url) + "-" + (deb.sha256.empty() ? "unpinned" : deb.sha256) +
+    const auto path = inst.cache_dir + "/" + inst.apt->sha256_of_text(deb.url) + "-" + (deb.sha256.empty() ? "unpinned" : deb.sha256) +
                       "_" + deb.arch + ".deb";
-    if (access(path.c_str(), R_OK) == 0 && (deb.sha256.empty() || sha256_of_file(path) == deb.sha256)) return path;
+    if (access(path.c_str(), R_OK) == 0 && (deb.sha256.empty() || inst.apt->sha256_of_file(path) == deb.sha256)) return path;
     const auto partial = path + ".partial";
     std::string fetch_error;
     systemk_output err{sizeof(systemk_output), &fetch_error,
@@ -115,7 +102,7 @@ std::string fetch_package(Instance &inst, const DebUrl &deb) {
         throw AptError(AptError::Transient, fetch_error.empty() ? "downloading " + deb.url + " failed" : fetch_error);
     }
     if (!deb.sha256.empty()) {
-        const auto got = sha256_of_file(partial);
+        const auto got = inst.apt->sha256_of_file(partial);
         if (got != deb.sha256) {
             unlink(partial.c_str());
             throw AptError(AptError::Failed, "the sha256 of " + deb.url + " is " + got + ", not the pinned " + deb.sha256 +
@@ -214,7 +201,7 @@ systemk_status init(const systemk_host *host, void **instance, systemk_output *e
         if (settings.root.empty()) settings.root = "/";
         inst->cache_dir = config(host, "cache-dir", "/var/cache/systemk/pkg-url");
         inst->state_dir = config(host, "state-dir", "/var/lib/systemk/pkg-apt");
-        inst->apt = std::make_unique<AptPackages>(settings);
+        inst->apt = std::make_unique<LazyApt>(settings, host);
         *instance = inst.release();
         return SYSTEMK_OK;
     } catch (const std::exception &e) {

@@ -329,7 +329,67 @@ POD
   echo "$deb from https with its sha256 pin installed and ran; a wrong pin was refused and installed nothing"
 }
 
+# Acceptance (the agent's memory, issue 9): the package plugins map libapt-pkg, librpm and
+# libalpm only when a pod needs one. A freshly started agent running a pod whose image is a
+# path has none of them (nor their backends) mapped; a pod whose image is an installed Debian
+# package loads the apt backend, and librpm and libalpm stay out (this Debian node has neither
+# an rpmdb nor pacman's database, so their claims never need them).
+agent_maps() {
+  local pid; pid=$(node systemctl show -p MainPID --value systemk) || return 1
+  [[ $pid =~ ^[1-9][0-9]*$ ]] || return 1
+  node cat "/proc/$pid/maps"
+}
+# Images of the pods on this node that are not paths (one a line): pods the agent would resolve
+# through a package plugin when it starts.
+package_images_on_node() {
+  local images
+  images=$($KUBECTL get pods -A --field-selector "spec.nodeName=$NODE" \
+             -o 'jsonpath={range .items[*]}{range .spec.initContainers[*]}{.image}{"\n"}{end}{range .spec.containers[*]}{.image}{"\n"}{end}{end}') || return 1
+  grep -v '^/' <<<"$images" | grep . || true
+}
+case_backends_load_on_first_use() {
+  setup_ns
+  k delete pods --all --wait=true >/dev/null || fail "deleting the namespace's pods"
+  local left; left=$(package_images_on_node) || fail "cannot list the node's pods"
+  [[ -z $left ]] || wait_until 120 "no package pod on $NODE" '[[ -z $(package_images_on_node || echo probe-failed) ]]'
+  node systemctl restart systemk || fail "restarting systemk"
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: lazy-path}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: s, image: /bin/sleep, args: ["3600"]}]
+POD
+  wait_until 60 "lazy-path Running" phase_is lazy-path Running
+  local maps lib; maps=$(agent_maps) || fail "cannot read the agent's /proc/PID/maps"
+  grep -q '/plugins/pkg-apt\.so$' <<<"$maps" || fail "pkg-apt's front is not loaded: the probe sees no plugin"
+  for lib in libsystemk-apt-backend libsystemk-rpm-backend libsystemk-alpm-backend libapt-pkg librpm libalpm; do
+    if grep -q "$lib" <<<"$maps"; then fail "$lib is mapped although no pod needed it"; fi
+  done
+  apply <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: lazy-pkg}
+spec:
+  $POD_PLACEMENT
+  automountServiceAccountToken: false
+  containers: [{name: s, image: bash, command: [sleep, "3600"]}]
+POD
+  wait_until 60 "lazy-pkg Running" phase_is lazy-pkg Running
+  maps=$(agent_maps) || fail "cannot read the agent's /proc/PID/maps"
+  grep -q '/plugins/backends/libsystemk-apt-backend\.so$' <<<"$maps" || fail "the apt backend is not loaded after a package pod"
+  grep -q 'libapt-pkg' <<<"$maps" || fail "libapt-pkg is not loaded after a package pod"
+  for lib in libsystemk-rpm-backend libsystemk-alpm-backend librpm libalpm; do
+    if grep -q "$lib" <<<"$maps"; then fail "$lib is mapped on a Debian node"; fi
+  done
+  local rss; rss=$(node awk '/VmRSS/ {print $2}' "/proc/$(node systemctl show -p MainPID --value systemk)/status") || fail "cannot read the agent's RSS"
+  k delete pod lazy-path lazy-pkg --wait=true >/dev/null
+  echo "measured: agent RSS ${rss} KiB with the apt backend loaded; before the package pod no package library was mapped"
+}
+
 case "${1:-}" in
-  apt_installs_uptimed|installed_package_with_command|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers|url_deb_installs|node_exporter_answers) "case_$1" ;;
+  apt_installs_uptimed|installed_package_with_command|pinned_unknown_version|slow_install_does_not_block|bogus_name_recovers|url_deb_installs|node_exporter_answers|backends_load_on_first_use) "case_$1" ;;
   *) echo "usage: $0 CASE [BUILD_DIR]" >&2; exit 2 ;;
 esac
