@@ -36,7 +36,8 @@ case_node_registers_ready() {
   [[ $(jp "node/$NODE" '{.spec.taints[0].key}={.spec.taints[0].value}:{.spec.taints[0].effect}') == \
      "virtual-kubelet.io/provider=systemk:NoSchedule" ]] || fail "taint"
   [[ $(jp "node/$NODE" '{.metadata.labels.node\.kubernetes\.io/instance-type}') == systemk ]] || fail "labels"
-  [[ $(jp "node/$NODE" '{.status.daemonEndpoints.kubeletEndpoint.Port}') =~ ^102[0-9][0-9]$ ]] || fail "kubelet port"
+  # node1 serves on the instance's kubelet port (node.sh: base port + node index - 1).
+  [[ $(jp "node/$NODE" '{.status.daemonEndpoints.kubeletEndpoint.Port}') == "${SYSTEMK_E2E_KUBELET_PORT:-10250}" ]] || fail "kubelet port"
   [[ -n $(jp "node/$NODE" '{.status.capacity.cpu}') && -n $(jp "node/$NODE" '{.status.capacity.memory}') ]] || fail "capacity"
   $KUBECTL get nodes -o wide
 }
