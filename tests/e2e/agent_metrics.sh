@@ -11,14 +11,6 @@ source "$E2E_DIR/kube_helpers.sh"
 PKI=$RUN/pki
 API_CERT=(--cert "$PKI/kubelet-client.crt" --key "$PKI/kubelet-client.key")
 
-kubelet_port() { $KUBECTL get node "$NODE" -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}'; }
-# HTTP status of a direct request to the node's kubelet API: curl_status PATH [curl options].
-curl_status() {
-  local path=$1 port; shift
-  port=$(kubelet_port) || fail "no kubelet port"
-  curl -sS -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "$@" "https://127.0.0.1:$port$path" \
-    || fail "curl $path failed"
-}
 # GET /metrics with the API server's kubelet client certificate into FILE; fails unless 200
 # with the Prometheus text content type.
 scrape() {

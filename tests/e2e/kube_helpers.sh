@@ -28,3 +28,12 @@ setup_ns() {
 # Pins a pod to this case's node and tolerates systemk's taint.
 POD_PLACEMENT="nodeName: $NODE
   tolerations: [{key: virtual-kubelet.io/provider, operator: Equal, value: systemk, effect: NoSchedule}]"
+# The node's kubelet API port as its Node object publishes it.
+kubelet_port() { $KUBECTL get node "$NODE" -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}'; }
+# HTTP status of a direct request to the node's kubelet API: curl_status PATH [curl options].
+curl_status() {
+  local path=$1 port; shift
+  port=$(kubelet_port) || fail "no kubelet port"
+  curl -sS -o /dev/null -w '%{http_code}' --cacert "$RUN/pki/ca.crt" "$@" "https://127.0.0.1:$port$path" \
+    || fail "curl $path failed"
+}

@@ -29,14 +29,6 @@ POD
 running() { phase_is "$1" Running; }
 # kubectl logs that fails the case when kubectl fails.
 logs() { k logs "$@" || fail "kubectl logs $* failed"; }
-kubelet_port() { $KUBECTL get node "$NODE" -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}'; }
-# HTTP status of a direct request to the node's kubelet API: curl_status PATH [curl options].
-curl_status() {
-  local path=$1 port; shift
-  port=$(kubelet_port) || fail "no kubelet port"
-  curl -sS -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "$@" "https://127.0.0.1:$port$path" \
-    || fail "curl $path failed"
-}
 
 case_logs_options() {
   setup_ns

@@ -142,11 +142,8 @@ case_resource_metrics() {
   local promtool; promtool=$("$E2E_DIR/promtool.sh") || fail "no promtool"
   "$promtool" check metrics <<<"$text" || fail "promtool check metrics failed"
   # Without credentials: 401, like every kubelet path.
-  local port; port=$($KUBECTL get node "$NODE" -o 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}')
-  [[ $(curl -sS -o /dev/null -w '%{http_code}' --cacert "$RUN/pki/ca.crt" "https://127.0.0.1:$port/metrics/resource") == 401 ]] \
-    || fail "/metrics/resource without credentials is not 401"
-  [[ $(curl -sS -o /dev/null -w '%{http_code}' --cacert "$RUN/pki/ca.crt" "https://127.0.0.1:$port/stats/summary") == 401 ]] \
-    || fail "/stats/summary without credentials is not 401"
+  [[ $(curl_status /metrics/resource) == 401 ]] || fail "/metrics/resource without credentials is not 401"
+  [[ $(curl_status /stats/summary) == 401 ]] || fail "/stats/summary without credentials is not 401"
   k delete pod burner --wait=false >/dev/null
 }
 

@@ -10,16 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "util/read_file.h"
+
 namespace systemk::metrics {
 namespace {
 
-std::optional<std::string> slurp(const char *path) {
-    std::ifstream in(path);
-    if (!in) return std::nullopt;
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 std::optional<uint64_t> number(std::string_view word) {
     uint64_t v = 0;
@@ -62,7 +57,7 @@ std::optional<uint64_t> parse_boot_time(std::string_view proc_stat) {
 void write_process_metrics(TextWriter &out) {
     const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
     const auto page = static_cast<double>(::sysconf(_SC_PAGESIZE));
-    const auto stat_text = slurp("/proc/self/stat");
+    const auto stat_text = util::read_small_file("/proc/self/stat");
     const auto stat = stat_text ? parse_proc_stat(*stat_text) : std::nullopt;
     if (stat && ticks > 0) {
         out.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
@@ -71,7 +66,7 @@ void write_process_metrics(TextWriter &out) {
         out.sample("process_resident_memory_bytes", {}, static_cast<double>(stat->rss_pages) * page);
         out.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
         out.sample("process_virtual_memory_bytes", {}, static_cast<double>(stat->vsize_bytes));
-        const auto all_text = slurp("/proc/stat");
+        const auto all_text = util::read_small_file("/proc/stat");
         if (const auto boot = all_text ? parse_boot_time(*all_text) : std::nullopt) {
             out.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
             out.sample("process_start_time_seconds", {},

@@ -8,17 +8,13 @@
 #include <system_error>
 #include <vector>
 
+#include "util/read_file.h"
+
 namespace systemk::stats {
 namespace fs = std::filesystem;
 namespace {
 
-std::optional<std::string> read_text(const fs::path &p) {
-    std::ifstream in(p);
-    if (!in) return std::nullopt;
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+std::optional<std::string> read_text(const fs::path &p) { return util::read_small_file(p); }
 
 std::optional<uint64_t> parse_u64(std::string_view s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
@@ -90,18 +86,7 @@ CgroupUsage CgroupReader::read_unified(const fs::path &dir) const {
     }
     u.tasks = read_u64(dir / "pids.current");
     if (!u.memory_bytes || !u.tasks || !u.cpu_ns) {
-        CgroupUsage from_processes;
-        add_process_usage(dir, from_processes, !u.cpu_ns);
-        if (!u.cpu_ns) u.cpu_ns = from_processes.cpu_ns;
-        if (!u.memory_bytes) {
-            u.memory_bytes = from_processes.memory_bytes;
-            u.working_set_bytes = from_processes.working_set_bytes;
-            u.rss_bytes = from_processes.rss_bytes;
-            u.page_faults = from_processes.page_faults;
-            u.major_page_faults = from_processes.major_page_faults;
-        }
-        if (!u.tasks) u.tasks = from_processes.tasks;
-        u.processes = from_processes.processes;
+        fill_from_processes(dir, u);
     } else {
         std::ifstream in(dir / "cgroup.procs");
         uint64_t n = 0;
@@ -138,8 +123,13 @@ CgroupUsage CgroupReader::read_legacy(const std::string &relative) const {
         u.major_page_faults = keyed_value(stat, "total_pgmajfault");
     }
     u.tasks = read_u64(root_ / "pids" / relative / "pids.current");
+    fill_from_processes(members, u);
+    return u;
+}
+
+void CgroupReader::fill_from_processes(const fs::path &dir, CgroupUsage &u) const {
     CgroupUsage from_processes;
-    add_process_usage(members, from_processes, !u.cpu_ns);
+    add_process_usage(dir, from_processes, !u.cpu_ns);
     if (!u.cpu_ns) u.cpu_ns = from_processes.cpu_ns;
     if (!u.memory_bytes) {
         u.memory_bytes = from_processes.memory_bytes;
@@ -150,7 +140,6 @@ CgroupUsage CgroupReader::read_legacy(const std::string &relative) const {
     }
     if (!u.tasks) u.tasks = from_processes.tasks;
     u.processes = from_processes.processes;
-    return u;
 }
 
 void CgroupReader::add_process_usage(const fs::path &dir, CgroupUsage &usage, bool with_cpu) const {

@@ -40,6 +40,8 @@ private:
     CgroupUsage read_legacy(const std::string &cgroup) const;
     // Memory, tasks and (when `with_cpu`) CPU summed over the processes below `dir`.
     void add_process_usage(const std::filesystem::path &dir, CgroupUsage &usage, bool with_cpu) const;
+    // What no cgroup file gave (CPU, memory, tasks) taken from the processes below `dir`.
+    void fill_from_processes(const std::filesystem::path &dir, CgroupUsage &usage) const;
 
     std::filesystem::path root_;
     std::filesystem::path proc_;
