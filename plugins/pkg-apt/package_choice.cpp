@@ -36,14 +36,6 @@ std::optional<PackageRef> parse_package(std::string_view image) {
     return ref;
 }
 
-std::string printable(std::string_view image) {
-    constexpr size_t kShown = 200;
-    std::string out;
-    for (char c : image.substr(0, kShown)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-    if (image.size() > kShown) out += "...";
-    return out;
-}
-
 UnitChoice choose_service_unit(const std::string &package, const std::vector<std::string> &files) {
     UnitChoice choice;
     std::string named;

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../pkg-native/plugin_glue.h"
+
 namespace pkg_apt {
 
 struct PackageRef {
@@ -18,8 +20,8 @@ struct PackageRef {
 // One pass over the text, no backtracking. nullopt when `image` is not such a name.
 std::optional<PackageRef> parse_package(std::string_view image);
 
-// The image as it may appear in a one-line error: control characters shown as '?', cut short.
-std::string printable(std::string_view image);
+// The image as it may appear in a one-line error (shared by every package plugin).
+using pkg_native::printable;
 
 struct UnitChoice {
     std::string path;                     // the chosen unit, empty if none

@@ -15,6 +15,7 @@
 #include "lazy_apt.h"
 #include "package_choice.h"
 #include "package_result.h"
+#include "../pkg-native/plugin_glue.h"
 #include "systemk/plugin.h"
 
 namespace {
@@ -32,13 +33,7 @@ struct Instance {
     std::mutex mutex;       // libapt-pkg is process-wide state
 };
 
-std::string config(const systemk_host *host, const char *key, const std::string &fallback) {
-    std::string value;
-    systemk_output out{sizeof(systemk_output), &value,
-                       [](void *ctx, const char *d, size_t n) { static_cast<std::string *>(ctx)->append(d, n); }};
-    if (host && host->config_get && host->config_get(host->ctx, key, &out)) return value;
-    return fallback;
-}
+using pkg_native::config;
 
 void log(const Instance &inst, systemk_log_level level, const std::string &message) {
     if (inst.host && inst.host->log) inst.host->log(inst.host->ctx, level, message.c_str());
@@ -128,7 +123,7 @@ systemk_status resolve(void *instance, const char *request_json, systemk_output 
 systemk_status release(void *, const char *, systemk_output *) noexcept { return SYSTEMK_OK; }
 
 systemk_status init(const systemk_host *host, void **instance, systemk_output *error) noexcept {
-    try {
+    return pkg_native::guarded(error, [&]() -> systemk_status {
         auto inst = std::make_unique<Instance>();
         inst->host = host;
         AptSettings settings;
@@ -141,13 +136,7 @@ systemk_status init(const systemk_host *host, void **instance, systemk_output *e
         inst->apt = std::make_unique<LazyApt>(settings, host);
         *instance = inst.release();
         return SYSTEMK_OK;
-    } catch (const std::exception &e) {
-        systemk_output_puts(error, e.what());
-        return SYSTEMK_ERR_INTERNAL;
-    } catch (...) {
-        systemk_output_puts(error, "unexpected failure");
-        return SYSTEMK_ERR_INTERNAL;
-    }
+    });
 }
 
 void fini(void *instance) noexcept { delete static_cast<Instance *>(instance); }

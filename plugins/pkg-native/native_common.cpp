@@ -30,18 +30,6 @@ std::string url_key(const std::string &url) {
 
 }  // namespace
 
-std::string config(const systemk_host *host, const char *key, const std::string &fallback) {
-    std::string value;
-    systemk_output out{sizeof(systemk_output), &value,
-                       [](void *ctx, const char *d, size_t n) { static_cast<std::string *>(ctx)->append(d, n); }};
-    if (host && host->config_get && host->config_get(host->ctx, key, &out)) return value;
-    return fallback;
-}
-
-void log(const systemk_host *host, systemk_log_level level, const std::string &message) {
-    if (host && host->log) host->log(host->ctx, level, message.c_str());
-}
-
 std::string under_root(const std::string &root, const std::string &path) {
     if (root.empty() || root == "/") return path;
     return (root.back() == '/' ? root.substr(0, root.size() - 1) : root) + path;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin_glue.h"
 #include "systemk/plugin.h"
 
 namespace pkg_native {
@@ -15,9 +16,6 @@ struct NativeError : std::runtime_error {
     NativeError(systemk_status s, const std::string &message) : std::runtime_error(message), status(s) {}
     systemk_status status;
 };
-
-std::string config(const systemk_host *host, const char *key, const std::string &fallback);
-void log(const systemk_host *host, systemk_log_level level, const std::string &message);
 
 // `root` + `path`, for a root that is "/" or a directory.
 std::string under_root(const std::string &root, const std::string &path);

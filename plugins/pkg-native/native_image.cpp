@@ -61,12 +61,4 @@ std::optional<NativeImage> parse_native_image(std::string_view image, bool (*is_
     return out;
 }
 
-std::string printable(std::string_view image) {
-    constexpr size_t kShown = 200;
-    std::string out;
-    for (char c : image.substr(0, kShown)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-    if (image.size() > kShown) out += "...";
-    return out;
-}
-
 }  // namespace pkg_native

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "plugin_glue.h"  // printable()
+
 namespace pkg_native {
 
 struct NativeImage {
@@ -18,8 +20,5 @@ struct NativeImage {
 // `is_package_file` tells whether a file name is this manager's package (".rpm",
 // ".pkg.tar.zst", ...). nullopt when the image is none of the three forms.
 std::optional<NativeImage> parse_native_image(std::string_view image, bool (*is_package_file)(std::string_view));
-
-// The image as it may appear in a one-line error: control characters shown as '?', cut short.
-std::string printable(std::string_view image);
 
 }  // namespace pkg_native

@@ -50,7 +50,7 @@ systemk_status resolve(void *instance, const char *request_json, systemk_output 
 systemk_status release(void *, const char *, systemk_output *) noexcept { return SYSTEMK_OK; }
 
 systemk_status init(const systemk_host *host, void **instance, systemk_output *error) noexcept {
-    try {
+    return pkg_native::guarded(error, [&]() -> systemk_status {
         auto inst = std::make_unique<Instance>();
         auto settings = read_settings(host, "pkg-pacman");
         inst->root = settings.root;
@@ -62,13 +62,7 @@ systemk_status init(const systemk_host *host, void **instance, systemk_output *e
                                                           inst->root, inst->dbpath, host}));
         *instance = inst.release();
         return SYSTEMK_OK;
-    } catch (const std::exception &e) {
-        systemk_output_puts(error, e.what());
-        return SYSTEMK_ERR_INTERNAL;
-    } catch (...) {
-        systemk_output_puts(error, "unexpected failure");
-        return SYSTEMK_ERR_INTERNAL;
-    }
+    });
 }
 
 void fini(void *instance) noexcept { delete static_cast<Instance *>(instance); }

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "../pkg-native/plugin_glue.h"
 #include "systemk/plugin.h"
 
 namespace {
@@ -34,13 +35,7 @@ int claim(void *, const char *image) noexcept {
 }
 
 // The path as it may appear in a one-line error: control characters shown as '?', and cut short.
-std::string printable(const std::string &path) {
-    constexpr size_t kShown = 200;
-    std::string out;
-    for (char c : path.substr(0, kShown)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-    if (path.size() > kShown) out += "...";
-    return out;
-}
+using pkg_native::printable;
 
 systemk_status fail(systemk_output *error, systemk_status status, const std::string &message) {
     systemk_output_puts(error, message.c_str());

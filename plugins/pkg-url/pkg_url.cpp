@@ -21,6 +21,7 @@
 #include "../pkg-apt/lazy_apt.h"
 #include "../pkg-apt/package_result.h"
 #include "deb_url.h"
+#include "../pkg-native/plugin_glue.h"
 #include "systemk/plugin.h"
 
 namespace {
@@ -40,24 +41,11 @@ struct Instance {
     std::mutex mutex;
 };
 
-std::string config(const systemk_host *host, const char *key, const std::string &fallback) {
-    std::string value;
-    systemk_output out{sizeof(systemk_output), &value,
-                       [](void *ctx, const char *d, size_t n) { static_cast<std::string *>(ctx)->append(d, n); }};
-    if (host && host->config_get && host->config_get(host->ctx, key, &out)) return value;
-    return fallback;
-}
+using pkg_native::config;
+using pkg_native::printable;
 
 void log(const Instance &inst, systemk_log_level level, const std::string &message) {
     if (inst.host && inst.host->log) inst.host->log(inst.host->ctx, level, message.c_str());
-}
-
-std::string printable(std::string_view image) {
-    constexpr size_t kShown = 200;
-    std::string out;
-    for (char c : image.substr(0, kShown)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-    if (image.size() > kShown) out += "...";
-    return out;
 }
 
 bool is_deb_url(std::string_view s) {
@@ -192,7 +180,7 @@ systemk_status resolve(void *instance, const char *request_json, systemk_output 
 systemk_status release(void *, const char *, systemk_output *) noexcept { return SYSTEMK_OK; }
 
 systemk_status init(const systemk_host *host, void **instance, systemk_output *error) noexcept {
-    try {
+    return pkg_native::guarded(error, [&]() -> systemk_status {
         auto inst = std::make_unique<Instance>();
         inst->host = host;
         AptSettings settings;
@@ -204,13 +192,7 @@ systemk_status init(const systemk_host *host, void **instance, systemk_output *e
         inst->apt = std::make_unique<LazyApt>(settings, host);
         *instance = inst.release();
         return SYSTEMK_OK;
-    } catch (const std::exception &e) {
-        systemk_output_puts(error, e.what());
-        return SYSTEMK_ERR_INTERNAL;
-    } catch (...) {
-        systemk_output_puts(error, "unexpected failure");
-        return SYSTEMK_ERR_INTERNAL;
-    }
+    });
 }
 
 void fini(void *instance) noexcept { delete static_cast<Instance *>(instance); }
