@@ -89,6 +89,24 @@ TEST(ContainerStatus, FromUnitStates) {
     auto cs = pods::container_status(c);
     EXPECT_EQ(cs.at("state").at("running").at("startedAt"), "2025-11-25T23:00:00Z");
     EXPECT_TRUE(cs.at("ready").as_bool());
+    EXPECT_TRUE(cs.at("started").as_bool());
+    // Forked but not started as systemd sees it (a notify daemon before READY=1, a Type=exec
+    // command before its exec): running, not yet started or ready.
+    for (const char *sub : {"start", "start-pre", "start-post"}) {
+        s.active_state = "activating";
+        s.sub_state = sub;
+        c.unit_state = s;
+        cs = pods::container_status(c);
+        EXPECT_TRUE(cs.at("state").as_object().contains("running")) << sub;
+        EXPECT_FALSE(cs.at("ready").as_bool()) << sub;
+        EXPECT_FALSE(cs.at("started").as_bool()) << sub;
+        EXPECT_EQ(pods::pod_phase("Always", {}, json::array{cs}), "Running") << sub;
+    }
+    // A daemon reloading its configuration stays ready.
+    s.active_state = "reloading";
+    s.sub_state = "reload";
+    c.unit_state = s;
+    EXPECT_TRUE(pods::container_status(c).at("ready").as_bool());
     // A systemd error while not running: waiting with the reason and systemd's message.
     s.active_state = "failed";
     s.sub_state = "failed";

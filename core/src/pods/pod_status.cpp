@@ -40,8 +40,13 @@ json::object container_status(const ContainerView &c) {
         cs["containerID"] = "systemd://" + c.unit;
         const auto started = rfc3339_from_usec(s->started_usec);
         state["running"] = started.empty() ? json::object{} : json::object{{"startedAt", started}};
-        cs["started"] = true;
-        cs["ready"] = !c.init;
+        // Running from the fork on, but started and ready only once systemd says the service has
+        // started ("active"): Type=exec has executed the command (the sandbox is built before
+        // that), Type=notify has sent READY=1, Type=forking's parent has exited, Type=dbus owns
+        // its name. Until then no Service sends it traffic.
+        const bool up = s->active_state != "activating";
+        cs["started"] = up;
+        cs["ready"] = up && !c.init;
     } else if (const auto t = s ? termination_of(*s) : std::nullopt; t) {
         cs["containerID"] = "systemd://" + c.unit;
         if (c.will_restart) {
