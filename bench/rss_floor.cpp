@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <systemd/sd-bus.h>
@@ -52,7 +53,8 @@ std::string https_get(const YAML::Node &kubeconfig, const std::string &path) {
         fail("kubeconfig credentials do not load");
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     SSL *ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, connect_tcp(hostport.substr(0, colon), hostport.substr(colon + 1)));
+    const int fd = connect_tcp(hostport.substr(0, colon), hostport.substr(colon + 1));
+    SSL_set_fd(ssl, fd);
     if (SSL_connect(ssl) != 1) fail("TLS handshake failed");
     const std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + hostport + "\r\n\r\n";
     SSL_write(ssl, request.data(), static_cast<int>(request.size()));
@@ -61,6 +63,7 @@ std::string https_get(const YAML::Node &kubeconfig, const std::string &path) {
     for (int n; (n = SSL_read(ssl, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
     SSL_shutdown(ssl);
     SSL_free(ssl);
+    close(fd);
     SSL_CTX_free(ctx);
     return response;
 }
@@ -69,7 +72,13 @@ std::string https_get(const YAML::Node &kubeconfig, const std::string &path) {
 
 int main(int argc, char **argv) {
     if (argc != 5) fail("usage: rss_floor KUBECONFIG SERVING_CERT SERVING_KEY NODE_NAME");
-    const YAML::Node kubeconfig = YAML::LoadFile(argv[1]);
+    YAML::Node kubeconfig;
+    try {
+        kubeconfig = YAML::LoadFile(argv[1]);
+    } catch (const YAML::Exception &e) {
+        fail(std::string(argv[1]) + ": " + e.what());
+    }
+    spdlog::set_default_logger(spdlog::stderr_color_mt("rss_floor"));
     spdlog::info("rss_floor: {}", argv[1]);
 
     sd_bus *bus = nullptr;
@@ -86,7 +95,12 @@ int main(int argc, char **argv) {
     if (!SSL_CTX_use_certificate_chain_file(server, argv[2]) || !SSL_CTX_use_PrivateKey_file(server, argv[3], SSL_FILETYPE_PEM))
         fail("serving certificate does not load");
 
-    const auto response = https_get(kubeconfig, std::string("/api/v1/nodes/") + argv[4]);
+    std::string response;
+    try {  // a kubeconfig with inline *-data fields is not what this helper reads
+        response = https_get(kubeconfig, std::string("/api/v1/nodes/") + argv[4]);
+    } catch (const YAML::Exception &e) {
+        fail(std::string(argv[1]) + ": " + e.what());
+    }
     const auto body = response.find("\r\n\r\n");
     boost::system::error_code ec;
     const auto node = boost::json::parse(body == std::string::npos ? "" : response.substr(body + 4), ec);

@@ -36,7 +36,12 @@ int on_job_removed(sd_bus_message *m, void *, sd_bus_error *) {
 }
 
 int on_reply(sd_bus_message *m, void *, sd_bus_error *) {
-    if (const sd_bus_error *e = sd_bus_message_get_error(m)) std::fprintf(stderr, "error: %s\n", e->message);
+    if (const sd_bus_error *e = sd_bus_message_get_error(m)) {
+        // No job, so no JobRemoved will count it: count it here and keep the chain going.
+        std::fprintf(stderr, "error: %s\n", e->message);
+        ++finished;
+        if (start_next) start_next();
+    }
     return 0;
 }
 
@@ -113,7 +118,7 @@ int main(int argc, char **argv) {
         if (unit_text.empty()) return std::fprintf(stderr, "cannot read %s\n", argv[2]), 1;
         for (int i = 0; i < n; ++i) std::ofstream("/run/systemd/system/" + prefix + std::to_string(i) + ".service") << unit_text;
     }
-    const int max_in_flight = argc > 3 ? std::atoi(argv[3]) : n;
+    const int max_in_flight = argc > 3 ? std::max(1, std::atoi(argv[3])) : n;
     g_bus = bus, g_unit_text = unit_text, g_n = n;
     const auto t0 = std::chrono::steady_clock::now();
     while (g_next < std::min(n, max_in_flight)) send_next_start();

@@ -90,10 +90,16 @@ pkgCache::VerIterator find_version(pkgCache::PkgIterator pkg, const std::string 
     return pkgCache::VerIterator();
 }
 
+// libapt-pkg's iterators declare a non-const operator== beside operator!=, which C++20 (and
+// clang's -Wambiguous-reversed-operator) finds ambiguous: compare their positions instead.
+bool same_version(const pkgCache::VerIterator &a, const pkgCache::VerIterator &b) {
+    return a.MapPointer() == b.MapPointer();
+}
+
 std::string available_versions(pkgCache::PkgIterator pkg) {
     std::string out;
     for (auto ver = pkg.VersionList(); !ver.end(); ++ver) {
-        if (!ver.Downloadable() && pkg.CurrentVer() != ver) continue;
+        if (!ver.Downloadable() && !same_version(pkg.CurrentVer(), ver)) continue;
         if (!out.empty()) out += ", ";
         out += ver.VerStr();
     }
@@ -168,7 +174,7 @@ Plan AptPackages::plan_once(const PackageRef &ref, bool upgrade, const std::stri
     if (!current.end()) plan.installed = current.VerStr();
     if (!ref.version.empty()) {
         const auto ver = find_version(pkg, ref.version);
-        if (ver.end() || (!ver.Downloadable() && ver != current))
+        if (ver.end() || (!ver.Downloadable() && !same_version(ver, current)))
             throw AptError(AptError::NotFound, "package " + ref.name + " has no version " + ref.version +
                                                    " (available: " + available_versions(pkg) + ")");
         plan.target = ver.VerStr();

@@ -134,7 +134,7 @@ spec:
         env: [{name: VERSION, value: "1"}]
 DEP
   k rollout status deployment/web --timeout=120s >/dev/null || fail "first rollout"
-  # Ready can be reported while systemd still sets up a unit's sandbox (activating): wait for it.
+  # Ready follows systemd's "active", so the rollout already waited for the three units.
   wait_until 30 "3 running units" '[[ $(count node systemctl list-units --no-legend --state=running "systemk.$NS.web-*") == 3 ]]'
   k set env deployment/web VERSION=2 >/dev/null
   k rollout status deployment/web --timeout=180s >/dev/null || fail "second rollout"

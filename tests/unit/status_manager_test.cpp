@@ -102,6 +102,11 @@ TEST(ContainerStatus, FromUnitStates) {
         EXPECT_FALSE(cs.at("started").as_bool()) << sub;
         EXPECT_EQ(pods::pod_phase("Always", {}, json::array{cs}), "Running") << sub;
     }
+    // A package's oneshot service: its whole run is "activating".
+    s.service_type = "oneshot";
+    c.unit_state = s;
+    EXPECT_TRUE(pods::container_status(c).at("ready").as_bool());
+    s.service_type = "exec";
     // A daemon reloading its configuration stays ready.
     s.active_state = "reloading";
     s.sub_state = "reload";

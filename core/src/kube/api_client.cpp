@@ -55,9 +55,6 @@ ApiClient::ApiClient(asio::any_io_executor executor, Kubeconfig config, double q
       gate_(executor_, qps, burst, kMaxInFlight) {
     tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    // Watches sit idle on their connections for minutes: OpenSSL drops a connection's 34 KB of
-    // record buffers while nothing is in flight instead of keeping them per connection.
-    SSL_CTX_set_mode(tls_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
     boost::system::error_code ec;
     if (config_.insecure_skip_tls_verify) {
         tls_.set_verify_mode(ssl::verify_none);

@@ -42,10 +42,11 @@ json::object container_status(const ContainerView &c) {
         state["running"] = started.empty() ? json::object{} : json::object{{"startedAt", started}};
         // Running from the fork on, but started and ready only once systemd says the service has
         // started ("active"): Type=exec has executed the command (the sandbox is built before
-        // that), Type=notify has sent READY=1, Type=forking's parent has exited, Type=dbus owns
-        // its name. Until then no Service sends it traffic.
-        const bool up = s->active_state != "activating";
-        cs["started"] = up;
+        // that), Type=notify has sent READY=1, Type=forking's parent has exited. Until then no
+        // Service sends it traffic. A oneshot unit (an init container, a package's oneshot
+        // service) is "activating" for as long as its process runs: that is its run.
+        const bool up = s->active_state != "activating" || s->service_type == "oneshot";
+        cs["started"] = up || c.init;
         cs["ready"] = up && !c.init;
     } else if (const auto t = s ? termination_of(*s) : std::nullopt; t) {
         cs["containerID"] = "systemd://" + c.unit;

@@ -154,8 +154,6 @@ std::shared_ptr<ssl::context> ServingTls::build(const KeyPair &pair) const {
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-    // Idle kept-alive connections (the API server's proxy, scrapers) keep no record buffers.
-    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
     boost::system::error_code ec;
     const auto where = cert_file_.empty() ? std::string("the serving certificate") : cert_file_.string();

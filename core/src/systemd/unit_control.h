@@ -22,6 +22,7 @@ struct UnitState {
     std::string active_state;  // active, inactive, failed, activating, deactivating
     std::string sub_state;     // running, exited, dead, failed, ...
     std::string result;        // success, exit-code, signal, oom-kill, resources, ...
+    std::string service_type;  // Type=: exec, simple, notify, forking, oneshot, dbus, idle
     int32_t exit_code = 0;     // ExecMainCode: CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3
     int32_t exit_status = 0;   // ExecMainStatus
     uint32_t main_pid = 0;

@@ -420,6 +420,7 @@ asio::awaitable<UnitState> UnitManager::state(const std::string &name) {
         co_return s;
     }
     s.result = service.str("Result");
+    s.service_type = service.str("Type");
     s.exit_code = static_cast<int32_t>(service.num("ExecMainCode"));
     s.exit_status = static_cast<int32_t>(service.num("ExecMainStatus"));
     s.main_pid = static_cast<uint32_t>(service.num("MainPID"));
