@@ -49,7 +49,7 @@ struct Rendered {
     PodUnit pod_unit;
 };
 
-Rendered render(const std::string &container_fields, bool init = false) {
+Rendered render(const std::string &container_fields, bool init = false, const char *package_unit = kPackageUnit) {
     static pods::NodeContext node = [] {
         pods::NodeContext n;
         n.node_name = "node1";
@@ -65,7 +65,7 @@ Rendered render(const std::string &container_fields, bool init = false) {
     image.resolver = "pkg-apt";
     image.package = "daemon";
     image.installed_by_systemk = true;
-    const auto unit = parse_unit(kPackageUnit);
+    const auto unit = parse_unit(package_unit);
     image.default_command = exec_start_of_package_unit(unit);
     image.writable_directives = writable_directives_of_package_unit(unit);
     image.package_settings = settings_of_package_unit(unit);
@@ -161,4 +161,17 @@ TEST(PackageUnit, APackageSystemkInstalledMayWriteItsDataDirectoriesOnly) {
     const auto r = render("");
     // Its own spool, never systemk's state or anything outside /var.
     EXPECT_EQ(r.unit.find("Service")->values("ReadWritePaths"), (std::vector<std::string>{"-/var/spool/daemon"}));
+}
+
+TEST(PackageUnit, ADBusServiceIsRefusedWithAReason) {
+    // Pods cannot reach the system bus, so Type=dbus would never finish starting.
+    const char *dbus_unit = "[Service]\nType=dbus\nBusName=org.example.Daemon\nExecStart=/usr/sbin/daemon\n";
+    try {
+        render("", false, dbus_unit);
+        FAIL() << "a Type=dbus package unit was accepted";
+    } catch (const pods::SpecError &e) {
+        EXPECT_NE(std::string(e.what()).find("Type=dbus"), std::string::npos) << e.what();
+    }
+    // With a command of its own the container runs without the unit's process settings.
+    EXPECT_EQ(render("    command: [/usr/sbin/daemon]\n", false, dbus_unit).unit.find("Service")->last("Type"), "exec");
 }

@@ -128,6 +128,39 @@ TEST(ContainerStatus, FromUnitStates) {
     EXPECT_EQ(pods::container_status(c), *c.previous);
 }
 
+TEST(ContainerStatus, AnInitContainerThatSucceededIsReady) {
+    systemd::UnitState s;
+    s.load_state = "loaded";
+    s.active_state = "active";  // oneshot + RemainAfterExit: "active (exited)" once done
+    s.sub_state = "exited";
+    s.service_type = "oneshot";
+    s.result = "success";
+    s.exit_code = 1;  // CLD_EXITED
+    s.started_usec = 1764111600000000ULL;
+    s.exited_usec = 1764111601000000ULL;
+    pods::ContainerView c;
+    c.name = "init";
+    c.init = true;
+    c.unit_state = s;
+    auto cs = pods::container_status(c);
+    EXPECT_EQ(cs.at("state").at("terminated").at("exitCode"), 0);
+    EXPECT_TRUE(cs.at("ready").as_bool());
+    // Running (a oneshot's "activating"): started, not ready.
+    s.active_state = "activating";
+    s.sub_state = "start";
+    c.unit_state = s;
+    cs = pods::container_status(c);
+    EXPECT_TRUE(cs.at("started").as_bool());
+    EXPECT_FALSE(cs.at("ready").as_bool());
+    // Failed: not ready.
+    s.active_state = "failed";
+    s.sub_state = "failed";
+    s.result = "exit-code";
+    s.exit_status = 3;
+    c.unit_state = s;
+    EXPECT_FALSE(pods::container_status(c).at("ready").as_bool());
+}
+
 TEST(ContainerStatus, AUnitBeingStartedHasNotFinished) {
     systemd::UnitState s;
     s.load_state = "loaded";

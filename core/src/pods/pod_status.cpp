@@ -57,11 +57,15 @@ json::object container_status(const ContainerView &c) {
             cs["lastState"] = json::object{{"terminated", terminated_json(*t, c.unit)}};
         } else {
             state["terminated"] = terminated_json(*t, c.unit);
+            // The kubelet's rule: an init container that succeeded is ready.
+            cs["ready"] = c.init && t->exit_code == 0;
         }
     } else if (c.final_state) {
         state = *c.final_state;
-        if (const auto *term = object_at(state, "terminated"))
+        if (const auto *term = object_at(state, "terminated")) {
             if (const auto id = string_at(*term, "containerID"); !id.empty()) cs["containerID"] = id;
+            cs["ready"] = c.init && exit_code_of(*term) == 0;
+        }
     } else if ((!s || s->busy()) && c.previous) {
         return *c.previous;  // unknown or changing right now: say what we said before
     } else {

@@ -385,7 +385,15 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
         throw SpecError(join_path(path, "command"), e.what());
     }
     if (package_command)
-        for (const auto &[key, value] : package.process) service.add(key, value);
+        for (const auto &[key, value] : package.process) {
+            // A D-Bus service starts only once it owns its bus name, and the sandbox hides the
+            // system bus from every pod: it would hang in "activating" until systemd gives up.
+            if (key == "Type" && value == "dbus")
+                throw SpecError(join_path(path, "image"),
+                                "the package's unit is a D-Bus service (Type=dbus) and pods cannot reach the system "
+                                "bus; give the container a command to run it without its unit's settings");
+            service.add(key, value);
+        }
     // systemk applies restartPolicy itself, with the kubelet's back-off.
     service.add("Restart", "no");
     // Keeps a finished container's unit (exit code, timestamps) instead of letting systemd
