@@ -138,7 +138,8 @@ SandboxResult add_sandbox(UnitSection &service, const json::object &pod_spec, co
     if (!caps.added.empty()) service.add("AmbientCapabilities", join(caps.added));
     if (escalation != 1) service.add("NoNewPrivileges", "yes");
     // The host is the image: read-only everywhere except the pod's volumes and the package's
-    // own StateDirectory=/ReadWritePaths= (systemd keeps those writable).
+    // own StateDirectory=/RuntimeDirectory=... (systemd keeps those writable; never its
+    // ReadWritePaths=).
     static const std::pair<const char *, const char *> kFixed[] = {
         {"ProtectSystem", "strict"},       {"ProtectHome", "yes"},     {"PrivateTmp", "yes"},
         {"PrivateDevices", "yes"},         {"ProtectKernelTunables", "yes"}, {"ProtectKernelModules", "yes"},

@@ -391,7 +391,7 @@ PodUnit synthesize_container(const PodInputs &in, const json::object &container,
             if (key == "Type" && value == "dbus")
                 throw SpecError(join_path(path, "image"),
                                 "the package's unit is a D-Bus service (Type=dbus) and pods cannot reach the system "
-                                "bus; give the container a command to run it without its unit's settings");
+                                "bus; give the container a command to run it without its unit's Type= and Exec lines");
             service.add(key, value);
         }
     // systemk applies restartPolicy itself, with the kubelet's back-off.
